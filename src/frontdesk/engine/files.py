@@ -1,0 +1,94 @@
+"""Uploaded files: bytes on disk under the data directory, metadata in the store."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from frontdesk.domain import errors
+from frontdesk.domain.ids import new_id
+from frontdesk.domain.model import FileRecord
+from frontdesk.engine.core import Core, Tx
+
+
+def clean_name(name: str | None) -> str:
+    """The part's filename without directories (both separators), else ``file``."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return base or "file"
+
+
+def guess_type(name: str, declared: str | None) -> str:
+    if declared and declared.strip() and "/" in declared:
+        return declared.split(";")[0].strip().lower()
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def blocked(name: str, content_type: str, blocked_types: list[str]) -> bool:
+    lower = name.lower()
+    for entry in blocked_types:
+        e = entry.lower()
+        if e.startswith(".") and lower.endswith(e):
+            return True
+        if e == content_type:
+            return True
+    return False
+
+
+class FileService:
+    def __init__(self, core: Core, directory: Path) -> None:
+        self.core = core
+        self.directory = directory
+
+    def _path(self, file_id: str) -> Path:
+        return self.directory / file_id[:2] / file_id
+
+    async def save(
+        self,
+        tenant_id: str,
+        owner: str,
+        name: str | None,
+        content_type: str | None,
+        chunks: AsyncIterator[bytes],
+        max_bytes: int,
+        blocked_types: list[str],
+        chat_id: str | None = None,
+    ) -> FileRecord:
+        """Stream to disk; raises PayloadTooLarge as soon as the limit is crossed."""
+        fname = clean_name(name)
+        ctype = guess_type(fname, content_type)
+        if blocked(fname, ctype, blocked_types):
+            raise errors.UnsupportedMediaType(f"files of type {ctype} are not accepted")
+        file_id = new_id()
+        path = self._path(file_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        try:
+            with open(path, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise errors.PayloadTooLarge("Upload size limit exceeded")
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        record = FileRecord(
+            id=file_id, tenant_id=tenant_id, owner=owner, chat_id=chat_id, name=fname, content_type=ctype,
+            size=size, created_at=time.time(), path=str(path.relative_to(self.directory)),
+        )
+        tx = Tx()
+        tx.intent.files.append(record)
+        await self.core.commit(tx)
+        return record
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        return await self.core.store.get_file(file_id.lower())
+
+    def open_path(self, record: FileRecord) -> Path:
+        return self.directory / record.path

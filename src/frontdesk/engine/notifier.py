@@ -1,0 +1,116 @@
+"""Parks waiters (long polls, WebSockets) and wakes them on bus notices.
+
+The rule that removes the long-poll race (design section 3): register the waiter first, then read
+the store, then wait. ``Waiter`` is registered on construction, so callers create it before reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import TracebackType
+
+from frontdesk.bus.protocol import Bus
+
+
+class Waiter:
+    """One parked reader of one or more topics; ``wait`` returns once any of them was published."""
+
+    __slots__ = ("_event", "_notifier", "_topics", "payloads")
+
+    def __init__(self, notifier: Notifier, topics: list[str]) -> None:
+        self._notifier = notifier
+        self._topics = topics
+        self._event = asyncio.Event()
+        self.payloads: list[str] = []
+        for topic in topics:
+            notifier._add(topic, self)
+
+    def _wake(self, payload: str) -> None:
+        self.payloads.append(payload)
+        self._event.set()
+
+    def add_topic(self, topic: str) -> None:
+        if topic not in self._topics:
+            self._topics.append(topic)
+            self._notifier._add(topic, self)
+
+    def remove_topic(self, topic: str) -> None:
+        if topic in self._topics:
+            self._topics.remove(topic)
+            self._notifier._remove(topic, self)
+
+    async def wait(self, timeout: float | None) -> bool:
+        """True when woken, False on timeout. Clears the wake flag for the next round."""
+        if not self._event.is_set():
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout)
+            except TimeoutError:
+                return False
+        self._event.clear()
+        return True
+
+    def take(self) -> list[str]:
+        out, self.payloads = self.payloads, []
+        return out
+
+    def close(self) -> None:
+        for topic in self._topics:
+            self._notifier._remove(topic, self)
+        self._topics = []
+
+    def __enter__(self) -> Waiter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Notifier:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._waiters: dict[str, set[Waiter]] = {}
+        self._unsubscribe: dict[str, Callable[[], None]] = {}
+
+    def waiter(self, *topics: str) -> Waiter:
+        return Waiter(self, list(topics))
+
+    def publish(self, topic: str, payload: str = "") -> None:
+        self.bus.publish(topic, payload)
+
+    def waiting(self, topic: str) -> int:
+        return len(self._waiters.get(topic, ()))
+
+    def _add(self, topic: str, waiter: Waiter) -> None:
+        group = self._waiters.get(topic)
+        if group is None:
+            group = self._waiters[topic] = set()
+            self._unsubscribe[topic] = self.bus.subscribe(topic, lambda payload: self._dispatch(topic, payload))
+        group.add(waiter)
+
+    def _remove(self, topic: str, waiter: Waiter) -> None:
+        group = self._waiters.get(topic)
+        if group is None:
+            return
+        group.discard(waiter)
+        if not group:
+            del self._waiters[topic]
+            self._unsubscribe.pop(topic)()
+
+    def _dispatch(self, topic: str, payload: str) -> None:
+        for waiter in list(self._waiters.get(topic, ())):
+            waiter._wake(payload)
+
+
+def chat_topic(chat_id: str) -> str:
+    return f"chat:{chat_id}"
+
+
+def agent_topic(tenant_id: str, login: str) -> str:
+    return f"agent:{tenant_id}:{login}"
+
+
+def tenant_topic(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}"
