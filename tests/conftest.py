@@ -55,9 +55,22 @@ class ServerProc:
         env.pop("FRONTDESK_CONFIG", None)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk", "serve", "--config", str(self.config_path),
-             "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(self.data_dir.parent),
+            [
+                sys.executable,
+                "-m",
+                "frontdesk",
+                "serve",
+                "--config",
+                str(self.config_path),
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(self.data_dir.parent),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

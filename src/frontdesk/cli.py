@@ -15,7 +15,9 @@ from frontdesk.config import ConfigError, check_config_cli, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Frontdesk contact-center chat server")
 
-ConfigOpt = Annotated[str | None, typer.Option("--config", help="configuration file (default: built-in demo)")]
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", help="configuration file (default: built-in demo)")
+]
 
 
 def _load(config: str | None, **overrides: object) -> object:

@@ -21,8 +21,6 @@ class FrontdeskError(Exception):
         self.detail = detail or self.title
 
 
-
-
 class InvalidRequest(FrontdeskError):
     code = "invalid_request"
     status = 400

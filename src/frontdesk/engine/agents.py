@@ -14,7 +14,9 @@ STATES = ("ready", "not_ready", "logged_out")
 SYSTEM_REASONS = ("rona", "disconnected", "supervisor")
 
 
-def apply_state(core: Core, tx: Tx, tenant: Tenant, agent: AgentRuntime, state: str, reason: str | None) -> None:
+def apply_state(
+    core: Core, tx: Tx, tenant: Tenant, agent: AgentRuntime, state: str, reason: str | None
+) -> None:
     if agent.state == state and agent.reason == reason:
         return
     now = time.time()
@@ -35,7 +37,9 @@ def apply_state(core: Core, tx: Tx, tenant: Tenant, agent: AgentRuntime, state: 
     core.request_route(tenant.id)
 
 
-def _logout_chats(core: Core, tx: Tx, tenant: Tenant, agent: AgentRuntime, *, force_requeue: bool = False) -> None:
+def _logout_chats(
+    core: Core, tx: Tx, tenant: Tenant, agent: AgentRuntime, *, force_requeue: bool = False
+) -> None:
     keep = tenant.config.routing.logout_chats == "keep" and not force_requeue
     for chat_id in list(agent.chats):
         chat = core.chats.get(chat_id)
@@ -66,7 +70,9 @@ async def set_state(
     core: Core, tenant: Tenant, login: str, state: str, reason: str | None, *, by_supervisor: bool = False
 ) -> AgentRuntime:
     if state not in STATES:
-        raise errors.InvalidRequest(f"unknown state {state!r}", [("/state", "must be ready, not_ready or logged_out")])
+        raise errors.InvalidRequest(
+            f"unknown state {state!r}", [("/state", "must be ready, not_ready or logged_out")]
+        )
     if by_supervisor:
         if state == "ready":
             raise errors.InvalidRequest("a supervisor may set not_ready or logged_out only")

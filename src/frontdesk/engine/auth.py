@@ -98,8 +98,15 @@ class Auth:
         exp = now + tenant.config.faces.native.token_ttl_seconds
         agent = self.core.agent(tenant.id, login)
         claims = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": login, "tid": tenant.id, "roles": _roles(user.roles),
-            "iat": now, "exp": exp, "jti": str(uuid.uuid4()), "tv": agent.token_version,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": login,
+            "tid": tenant.id,
+            "roles": _roles(user.roles),
+            "iat": now,
+            "exp": exp,
+            "jti": str(uuid.uuid4()),
+            "tv": agent.token_version,
         }
         token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": f"{tenant.id}:{n}"})
         return token, float(exp)
@@ -110,7 +117,12 @@ class Auth:
             tenant_id, _, n = str(header.get("kid", "")).rpartition(":")
             key = next(k for num, k in self.keys.get(tenant_id, []) if str(num) == n)
             claims = jwt.decode(
-                token, key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER, leeway=5,
+                token,
+                key,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=5,
                 options={"require": ["exp", "iat", "sub", "tid"]},
             )
         except (jwt.PyJWTError, StopIteration, ValueError) as exc:
@@ -121,7 +133,9 @@ class Auth:
         user = tenant.users.get(claims["sub"])
         if user is None or user.disabled:
             raise errors.Unauthenticated()
-        if not hmac.compare_digest(str(claims.get("tv")), str(self.core.agent(tenant.id, user.login).token_version)):
+        if not hmac.compare_digest(
+            str(claims.get("tv")), str(self.core.agent(tenant.id, user.login).token_version)
+        ):
             raise errors.Unauthenticated("token revoked")
         return Principal(tenant.id, user.login, tuple(_roles(user.roles)))
 

@@ -64,8 +64,11 @@ def queue_skills(tenant: Tenant, queue: str, extra: list[str] | None = None) -> 
 def waiting_chats(core: Core, tenant_id: str, queue: str) -> list[Chat]:
     """Chats waiting in a queue in routing order: priority (high first), then first entry."""
     chats = [
-        c for c in core.chats.values()
-        if c.tenant_id == tenant_id and c.queue == queue and c.state in ("queued", "offered")
+        c
+        for c in core.chats.values()
+        if c.tenant_id == tenant_id
+        and c.queue == queue
+        and c.state in ("queued", "offered")
         and c.survey_pending is None
     ]
     chats.sort(key=lambda c: (-c.priority, c.first_queued_at, c.number))
@@ -101,7 +104,9 @@ def figures(
             free += max(0, user.max_chats - agent_load(tenant, agent))
     waiting = waiting_chats(core, tenant.id, queue)
     active = sum(
-        1 for c in core.chats.values() if c.tenant_id == tenant.id and c.queue == queue and c.state == "connected"
+        1
+        for c in core.chats.values()
+        if c.tenant_id == tenant.id and c.queue == queue and c.state == "connected"
     )
     handles: list[float] = []
     waits: list[float] = []

@@ -58,30 +58,57 @@ async def create(
     number = core.next_counter(tx, tenant.id, "chat", 1001)
     party_number = core.next_counter(tx, tenant.id, "party", 2001)
     email = customer.get("email")
-    name = customer.get("name") or " ".join(
-        x for x in (customer.get("first_name"), customer.get("last_name")) if x
-    ) or None
+    name = (
+        customer.get("name")
+        or " ".join(x for x in (customer.get("first_name"), customer.get("last_name")) if x)
+        or None
+    )
     cust = Customer(
-        party_id=new_party_id(), party_number=party_number, name=name,
-        first_name=customer.get("first_name"), last_name=customer.get("last_name"),
+        party_id=new_party_id(),
+        party_number=party_number,
+        name=name,
+        first_name=customer.get("first_name"),
+        last_name=customer.get("last_name"),
         email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
-        phone=customer.get("phone") or None, locale=customer.get("locale"),
+        phone=customer.get("phone") or None,
+        locale=customer.get("locale"),
         external_ids={k: str(v) for k, v in (customer.get("external_ids") or {}).items() if v is not None},
     )
     chat = Chat(
-        id=new_chat_id(), tenant_id=tenant.id, number=number, face=ep.face, entry_point=ep.id,
-        entry_point_name=ep.name, queue=ep.queue,
+        id=new_chat_id(),
+        tenant_id=tenant.id,
+        number=number,
+        face=ep.face,
+        entry_point=ep.id,
+        entry_point_name=ep.name,
+        queue=ep.queue,
         priority=priority if priority is not None else ep.effective_priority(tenant.config),
-        skills=list(ep.skills), state="queued", customer=cust, subject=subject, pre_chat=pre_chat,
-        created_at=now, first_queued_at=now, queued_at=now, identity=identity,
+        skills=list(ep.skills),
+        state="queued",
+        customer=cust,
+        subject=subject,
+        pre_chat=pre_chat,
+        created_at=now,
+        first_queued_at=now,
+        queued_at=now,
+        identity=identity,
     )
     core.chats[chat.id] = chat
     if identity is not None:
         core.identities[(tenant.id, identity)] = chat.id
     core.append(
-        tx, chat, ev.CREATED,
-        {"face": ep.face, "entry_point": {"face": ep.face, "id": ep.id, "name": ep.name}, "queue": ep.queue,
-         "priority": chat.priority, "customer": cust.to_json(), "subject": subject, "pre_chat": pre_chat},
+        tx,
+        chat,
+        ev.CREATED,
+        {
+            "face": ep.face,
+            "entry_point": {"face": ep.face, "id": ep.id, "name": ep.name},
+            "queue": ep.queue,
+            "priority": chat.priority,
+            "customer": cust.to_json(),
+            "subject": subject,
+            "pre_chat": pre_chat,
+        },
     )
     lifecycle.status_queued(core, tx, tenant, chat)
     await core.commit(tx)
@@ -127,12 +154,27 @@ async def customer_event(
 
 
 async def message(
-    core: Core, chat: Chat, text: str, *, client_msg_id: str | None = None, dedupe_key: str | None = None,
-    html: str | None = None, note: bool = False, off_record: bool = False,
+    core: Core,
+    chat: Chat,
+    text: str,
+    *,
+    client_msg_id: str | None = None,
+    dedupe_key: str | None = None,
+    html: str | None = None,
+    note: bool = False,
+    off_record: bool = False,
 ) -> tuple[ev.Event | None, bool]:
-    data = {"text": text, "html": html, "client_msg_id": client_msg_id, "visibility": "all", "note": note,
-            "off_record": off_record}
-    return await customer_event(core, chat, ev.MESSAGE, data, client_msg_id=client_msg_id, dedupe_key=dedupe_key)
+    data = {
+        "text": text,
+        "html": html,
+        "client_msg_id": client_msg_id,
+        "visibility": "all",
+        "note": note,
+        "off_record": off_record,
+    }
+    return await customer_event(
+        core, chat, ev.MESSAGE, data, client_msg_id=client_msg_id, dedupe_key=dedupe_key
+    )
 
 
 async def typing(core: Core, chat: Chat, is_typing: bool, preview: str | None = None) -> None:
@@ -142,14 +184,25 @@ async def typing(core: Core, chat: Chat, is_typing: bool, preview: str | None = 
 
 
 async def attach_file(
-    core: Core, chat: Chat, f: FileRecord, file_type: str, *, client_msg_id: str | None = None,
+    core: Core,
+    chat: Chat,
+    f: FileRecord,
+    file_type: str,
+    *,
+    client_msg_id: str | None = None,
     dedupe_key: str | None = None,
 ) -> tuple[ev.Event | None, bool]:
     _require_live(chat)
     if f.chat_id is None:
         f.chat_id = chat.id
-    data = {"file_id": f.id, "name": f.name, "content_type": f.content_type, "size": f.size,
-            "file_type": file_type, "client_msg_id": client_msg_id}
+    data = {
+        "file_id": f.id,
+        "name": f.name,
+        "content_type": f.content_type,
+        "size": f.size,
+        "file_type": file_type,
+        "client_msg_id": client_msg_id,
+    }
     return await customer_event(core, chat, ev.FILE, data, client_msg_id=client_msg_id, dedupe_key=dedupe_key)
 
 
@@ -187,14 +240,28 @@ async def disconnect(core: Core, chat: Chat) -> None:
     timeout = survey.timeout_seconds
     chat.survey_pending = {"form_request_id": form_id, "form_name": survey.survey, "timeout": timeout}
     questions = [
-        {"id": q.id, "text": q.text, "type": q.type, "min": q.min, "max": q.max, "choices": q.choices,
-         "required": q.required}
+        {
+            "id": q.id,
+            "text": q.text,
+            "type": q.type,
+            "min": q.min,
+            "max": q.max,
+            "choices": q.choices,
+            "required": q.required,
+        }
         for q in survey_cfg.questions
     ]
     core.append(
-        tx, chat, ev.FORM,
-        {"form_request_id": form_id, "form_name": survey.survey, "purpose": "survey",
-         "timeout_seconds": timeout, "questions": questions},
+        tx,
+        chat,
+        ev.FORM,
+        {
+            "form_request_id": form_id,
+            "form_name": survey.survey,
+            "purpose": "survey",
+            "timeout_seconds": timeout,
+            "questions": questions,
+        },
     )
     core.timers.set(f"form:{chat.id}", now + timeout, lambda: timeouts.form_timeout(core, chat.id))
     await core.commit(tx)
@@ -212,8 +279,15 @@ async def form_response(
     core.timers.cancel(f"form:{chat.id}")
     chat.survey_pending = None
     core.append(
-        tx, chat, ev.FORM_RESPONSE,
-        {"form_request_id": form_request_id, "form_name": pending["form_name"], "status": status, "data": data},
+        tx,
+        chat,
+        ev.FORM_RESPONSE,
+        {
+            "form_request_id": form_request_id,
+            "form_name": pending["form_name"],
+            "status": status,
+            "data": data,
+        },
         chat.customer.ref() if status != "timeout" else None,
     )
     if status == "submitted" and data is not None:
@@ -224,7 +298,12 @@ async def form_response(
 
 
 def record_survey(
-    core: Core, tx: Tx, tenant: Tenant, chat: Chat | None, source: str, survey_name: str | None,
+    core: Core,
+    tx: Tx,
+    tenant: Tenant,
+    chat: Chat | None,
+    source: str,
+    survey_name: str | None,
     data: dict[str, Any],
 ) -> SurveyRecord:
     questions = {}
@@ -232,9 +311,15 @@ def record_survey(
         questions = {q.id: q.text for q in tenant.config.surveys[survey_name].questions}
     answers = [{"question": questions.get(k, k), "answer": str(v)} for k, v in data.items()]
     record = SurveyRecord(
-        id=str(uuid.uuid4()), tenant_id=tenant.id, chat_id=chat.id if chat else None, source=source,
-        survey=survey_name, answers=answers, submitted_at=time.time(),
-        entry_point=chat.entry_point if chat else None, queue=chat.queue if chat else None,
+        id=str(uuid.uuid4()),
+        tenant_id=tenant.id,
+        chat_id=chat.id if chat else None,
+        source=source,
+        survey=survey_name,
+        answers=answers,
+        submitted_at=time.time(),
+        entry_point=chat.entry_point if chat else None,
+        queue=chat.queue if chat else None,
     )
     tx.intent.surveys.append(record)
     if chat is not None:
@@ -246,8 +331,14 @@ def record_survey(
 def survey_json(record: SurveyRecord) -> dict[str, Any]:
     from frontdesk.domain.clock import rfc3339
 
-    return {"id": record.id, "chat_id": record.chat_id, "source": record.source, "survey": record.survey,
-            "answers": record.answers, "submitted_at": rfc3339(record.submitted_at)}
+    return {
+        "id": record.id,
+        "chat_id": record.chat_id,
+        "source": record.source,
+        "survey": record.survey,
+        "answers": record.answers,
+        "submitted_at": rfc3339(record.submitted_at),
+    }
 
 
 def seen(core: Core, chat: Chat, abandon_seconds: float) -> None:

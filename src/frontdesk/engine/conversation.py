@@ -40,8 +40,14 @@ async def send_message(
     key = f"agent:{login}:{client_msg_id}"
     seq = chat.dedupe.get(key)
     if seq is not None:
-        original = chat.events[seq - chat.events[0].seq] if chat.events and seq <= chat.committed_seq else None
-        if original is not None and original.data.get("text") == text and original.data.get("visibility") == visibility:
+        original = (
+            chat.events[seq - chat.events[0].seq] if chat.events and seq <= chat.committed_seq else None
+        )
+        if (
+            original is not None
+            and original.data.get("text") == text
+            and original.data.get("visibility") == visibility
+        ):
             return original, False
         if original is not None:
             raise errors.DuplicateClientMsgId()
@@ -52,8 +58,14 @@ async def send_message(
             "text must have 1 to %d characters" % limit, [("/text", f"must have 1 to {limit} characters")]
         )
     tx = Tx()
-    data = {"text": text, "html": None, "client_msg_id": client_msg_id, "visibility": visibility, "note": False,
-            "off_record": False}
+    data = {
+        "text": text,
+        "html": None,
+        "client_msg_id": client_msg_id,
+        "visibility": visibility,
+        "note": False,
+        "off_record": False,
+    }
     event = core.append(tx, chat, ev.MESSAGE, data, party.ref(), client_msg_id=client_msg_id, dedupe_key=key)
     await core.commit(tx)
     return event, True
@@ -95,8 +107,14 @@ async def send_file(
     file_type = "image" if f.content_type.startswith("image/") else "attachment"
     tx = Tx()
     tx.intent.files.append(f)
-    data = {"file_id": f.id, "name": f.name, "content_type": f.content_type, "size": f.size,
-            "file_type": file_type, "client_msg_id": client_msg_id}
+    data = {
+        "file_id": f.id,
+        "name": f.name,
+        "content_type": f.content_type,
+        "size": f.size,
+        "file_type": file_type,
+        "client_msg_id": client_msg_id,
+    }
     event = core.append(tx, chat, ev.FILE, data, party.ref(), client_msg_id=client_msg_id, dedupe_key=key)
     await core.commit(tx)
     return event, True
@@ -135,9 +153,14 @@ async def transfer_to_queue(
         raise errors.QueueFull()
     tx = Tx()
     core.append(
-        tx, chat, ev.TRANSFERRED,
-        {"from_party": lead.ref().to_json(),
-         "to": {"type": "queue", "queue": queue, "login": None, "display_name": q.display_name}, "note": note},
+        tx,
+        chat,
+        ev.TRANSFERRED,
+        {
+            "from_party": lead.ref().to_json(),
+            "to": {"type": "queue", "queue": queue, "login": None, "display_name": q.display_name},
+            "note": note,
+        },
         lead.ref(),
     )
     lifecycle.leave(core, tx, chat, lead, "transferred", "transferred")

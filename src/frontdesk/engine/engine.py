@@ -93,9 +93,14 @@ class Engine:
             if chat.state == "ended":
                 if chat.ended_at and now - chat.ended_at < availability.WINDOW:
                     core.finished.append(
-                        Finished(chat.tenant_id, chat.queue, chat.ended_at,
-                                 (chat.ended_at - chat.connected_at) if chat.connected_at else None,
-                                 (chat.connected_at or chat.ended_at) - chat.first_queued_at, chat.was_connected)
+                        Finished(
+                            chat.tenant_id,
+                            chat.queue,
+                            chat.ended_at,
+                            (chat.ended_at - chat.connected_at) if chat.connected_at else None,
+                            (chat.connected_at or chat.ended_at) - chat.first_queued_at,
+                            chat.was_connected,
+                        )
                     )
                 for w in chat.wrapups:
                     if not w.done and w.due_at is not None:
@@ -132,8 +137,14 @@ class Engine:
 
     # -- chats, customer side ----------------------------------------------------------------
     async def create_chat(
-        self, tenant: Tenant, ep: EntryPointConfig, *, customer: dict[str, Any], pre_chat: dict[str, Any],
-        subject: str | None = None, identity: str | None = None,
+        self,
+        tenant: Tenant,
+        ep: EntryPointConfig,
+        *,
+        customer: dict[str, Any],
+        pre_chat: dict[str, Any],
+        subject: str | None = None,
+        identity: str | None = None,
     ) -> tuple[Chat, bool]:
         return await chats.create(
             self.core, tenant, ep, customer=customer, pre_chat=pre_chat, subject=subject, identity=identity
@@ -157,16 +168,34 @@ class Engine:
         return chat
 
     async def customer_message(
-        self, chat: Chat, text: str, *, client_msg_id: str | None = None, dedupe_key: str | None = None,
-        html: str | None = None, note: bool = False, off_record: bool = False,
+        self,
+        chat: Chat,
+        text: str,
+        *,
+        client_msg_id: str | None = None,
+        dedupe_key: str | None = None,
+        html: str | None = None,
+        note: bool = False,
+        off_record: bool = False,
     ) -> tuple[Event | None, bool]:
         return await chats.message(
-            self.core, chat, text, client_msg_id=client_msg_id, dedupe_key=dedupe_key, html=html, note=note,
+            self.core,
+            chat,
+            text,
+            client_msg_id=client_msg_id,
+            dedupe_key=dedupe_key,
+            html=html,
+            note=note,
             off_record=off_record,
         )
 
     async def customer_event(
-        self, chat: Chat, kind: str, data: dict[str, Any], *, client_msg_id: str | None = None,
+        self,
+        chat: Chat,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        client_msg_id: str | None = None,
         dedupe_key: str | None = None,
     ) -> tuple[Event | None, bool]:
         return await chats.customer_event(
@@ -177,7 +206,12 @@ class Engine:
         await chats.typing(self.core, chat, typing, preview)
 
     async def customer_file(
-        self, chat: Chat, f: FileRecord, file_type: str, *, client_msg_id: str | None = None,
+        self,
+        chat: Chat,
+        f: FileRecord,
+        file_type: str,
+        *,
+        client_msg_id: str | None = None,
         dedupe_key: str | None = None,
     ) -> tuple[Event | None, bool]:
         return await chats.attach_file(
@@ -190,7 +224,9 @@ class Engine:
     async def customer_disconnect(self, chat: Chat) -> None:
         await chats.disconnect(self.core, chat)
 
-    async def form_response(self, chat: Chat, form_request_id: str, status: str, data: dict[str, Any] | None) -> bool:
+    async def form_response(
+        self, chat: Chat, form_request_id: str, status: str, data: dict[str, Any] | None
+    ) -> bool:
         return await chats.form_response(self.core, chat, form_request_id, status, data)
 
     def customer_seen(self, chat: Chat, abandon_seconds: float) -> None:
@@ -238,20 +274,35 @@ class Engine:
 
     def chat_ewt(self, chat: Chat) -> int:
         tenant = self.registry.tenant(chat.tenant_id)
-        return availability.chat_ewt(self.core, tenant, chat) if tenant and chat.state in ("queued", "offered") else 0
+        return (
+            availability.chat_ewt(self.core, tenant, chat)
+            if tenant and chat.state in ("queued", "offered")
+            else 0
+        )
 
     def new_chat_ewt(self, tenant: Tenant, ep: EntryPointConfig) -> int:
         return availability.new_chat_ewt(self.core, tenant, ep.queue, ep.face, list(ep.skills))
 
     # -- files -------------------------------------------------------------------------------
     async def save_file(
-        self, tenant: Tenant, owner: str, name: str | None, content_type: str | None,
-        chunks: AsyncIterator[bytes], chat_id: str | None = None,
+        self,
+        tenant: Tenant,
+        owner: str,
+        name: str | None,
+        content_type: str | None,
+        chunks: AsyncIterator[bytes],
+        chat_id: str | None = None,
     ) -> FileRecord:
         cfg = tenant.config
         return await self.files.save(
-            tenant.id, owner, name, content_type, chunks, cfg.upload_max_bytes(tenant.server),
-            cfg.upload_blocked_types(tenant.server), chat_id,
+            tenant.id,
+            owner,
+            name,
+            content_type,
+            chunks,
+            cfg.upload_max_bytes(tenant.server),
+            cfg.upload_blocked_types(tenant.server),
+            chat_id,
         )
 
     async def get_file(self, file_id: str) -> FileRecord | None:
@@ -308,7 +359,9 @@ class Engine:
     async def agent_message(
         self, tenant: Tenant, chat: Chat, login: str, client_msg_id: str, text: str, visibility: str = "all"
     ) -> tuple[Event, bool]:
-        return await conversation.send_message(self.core, tenant, chat, login, client_msg_id, text, visibility)
+        return await conversation.send_message(
+            self.core, tenant, chat, login, client_msg_id, text, visibility
+        )
 
     async def agent_typing(self, chat: Chat, login: str, typing: bool) -> None:
         await conversation.typing(self.core, chat, login, typing)
@@ -316,16 +369,24 @@ class Engine:
     async def agent_read(self, chat: Chat, login: str, up_to_seq: int) -> None:
         await conversation.read_mark(self.core, chat, login, up_to_seq)
 
-    async def agent_file(self, chat: Chat, login: str, f: FileRecord, client_msg_id: str | None) -> tuple[Event, bool]:
+    async def agent_file(
+        self, chat: Chat, login: str, f: FileRecord, client_msg_id: str | None
+    ) -> tuple[Event, bool]:
         return await conversation.send_file(self.core, chat, login, f, client_msg_id)
 
-    async def transfer_to_queue(self, tenant: Tenant, chat: Chat, login: str, queue: str, note: str | None) -> Chat:
+    async def transfer_to_queue(
+        self, tenant: Tenant, chat: Chat, login: str, queue: str, note: str | None
+    ) -> Chat:
         return await conversation.transfer_to_queue(self.core, tenant, chat, login, queue, note)
 
-    async def transfer_to_agent(self, tenant: Tenant, chat: Chat, login: str, target: str, note: str | None) -> Chat:
+    async def transfer_to_agent(
+        self, tenant: Tenant, chat: Chat, login: str, target: str, note: str | None
+    ) -> Chat:
         return await conversation.invite(self.core, tenant, chat, login, target, note, "transfer")
 
-    async def invite_conference(self, tenant: Tenant, chat: Chat, login: str, target: str, note: str | None) -> Chat:
+    async def invite_conference(
+        self, tenant: Tenant, chat: Chat, login: str, target: str, note: str | None
+    ) -> Chat:
         return await conversation.invite(self.core, tenant, chat, login, target, note, "conference")
 
     async def withdraw(self, tenant: Tenant, chat: Chat, login: str, reason: str) -> None:

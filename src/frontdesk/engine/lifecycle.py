@@ -64,8 +64,16 @@ def status_queued(core: Core, tx: Tx, tenant: Tenant, chat: Chat) -> None:
 def status(core: Core, tx: Tx, chat: Chat, state: str) -> None:
     chat.state = state
     core.append(
-        tx, chat, ev.STATUS,
-        {"state": state, "queue": chat.queue, "position": None, "ewt_seconds": None, "average_wait_seconds": None},
+        tx,
+        chat,
+        ev.STATUS,
+        {
+            "state": state,
+            "queue": chat.queue,
+            "position": None,
+            "ewt_seconds": None,
+            "average_wait_seconds": None,
+        },
     )
 
 
@@ -84,9 +92,17 @@ def agent_party(core: Core, tx: Tx, tenant: Tenant, user: UserConfig, role: str)
     number = core.next_counter(tx, tenant.id, "party", 2001)
     p = user.profile
     return Party(
-        id=new_party_id(), number=number, kind="agent", role=role, login=user.login,
-        display_name=p.display_name, first_name=p.first_name, last_name=p.last_name,
-        screen_name=p.screen_name, has_photo=bool(p.photo_file), joined_at=time.time(),
+        id=new_party_id(),
+        number=number,
+        kind="agent",
+        role=role,
+        login=user.login,
+        display_name=p.display_name,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        screen_name=p.screen_name,
+        has_photo=bool(p.photo_file),
+        joined_at=time.time(),
     )
 
 
@@ -94,7 +110,9 @@ def join(core: Core, tx: Tx, tenant: Tenant, chat: Chat, user: UserConfig, role:
     party = agent_party(core, tx, tenant, user, role)
     chat.participants.append(party)
     core.append(
-        tx, chat, ev.PARTY_JOINED,
+        tx,
+        chat,
+        ev.PARTY_JOINED,
         {"party": party.to_json(), "reason": reason, "greeting": greeting_for(user, chat)},
     )
     agent = core.agent(tenant.id, user.login)
@@ -109,7 +127,9 @@ def leave(core: Core, tx: Tx, chat: Chat, party: Party, reason: str, notice: str
     """The party leaves; ``notice`` is the chat_removed reason for the agent's console, if any."""
     role = party.role or "lead"
     party.left_at = time.time()
-    event = core.append(tx, chat, ev.PARTY_LEFT, {"party": party.ref().to_json(), "role": role, "reason": reason})
+    event = core.append(
+        tx, chat, ev.PARTY_LEFT, {"party": party.ref().to_json(), "role": role, "reason": reason}
+    )
     party.left_seq = event.seq
     if party.login is None:
         return
@@ -132,7 +152,9 @@ def requeue(core: Core, tx: Tx, tenant: Tenant, chat: Chat, queue: str | None = 
     core.request_route(tenant.id)
 
 
-def revoke_offer(core: Core, tx: Tx, tenant: Tenant, offer: Offer, reason: str, *, requeue_chat: bool) -> None:
+def revoke_offer(
+    core: Core, tx: Tx, tenant: Tenant, offer: Offer, reason: str, *, requeue_chat: bool
+) -> None:
     core.offers.pop(offer.id, None)
     core.gone_offers[offer.id] = time.time()
     core.timers.cancel(f"rona:{offer.id}")
@@ -157,17 +179,32 @@ def revoke_offer(core: Core, tx: Tx, tenant: Tenant, offer: Offer, reason: str, 
         why = {"timeout": "timeout", "withdrawn": "unavailable"}.get(reason, "rejected")
         if reason != "customer_left":
             core.append(
-                tx, chat, ev.TRANSFER_FAILED,
-                {"to": {"type": "agent", "queue": None, "login": offer.login,
-                        "display_name": target.profile.display_name if target else offer.login},
-                 "reason": why},
+                tx,
+                chat,
+                ev.TRANSFER_FAILED,
+                {
+                    "to": {
+                        "type": "agent",
+                        "queue": None,
+                        "login": offer.login,
+                        "display_name": target.profile.display_name if target else offer.login,
+                    },
+                    "reason": why,
+                },
             )
     core.request_route(tenant.id)
 
 
 def end_chat(
-    core: Core, tx: Tx, tenant: Tenant, chat: Chat, reason: str, by: ev.PartyRef | None, *,
-    text: str | None = None, agents_leave: bool = False,
+    core: Core,
+    tx: Tx,
+    tenant: Tenant,
+    chat: Chat,
+    reason: str,
+    by: ev.PartyRef | None,
+    *,
+    text: str | None = None,
+    agents_leave: bool = False,
 ) -> None:
     if chat.state == "ended":
         return
@@ -193,7 +230,9 @@ def end_chat(
     core.customer_seen.pop(chat.id, None)
     core.finished.append(
         Finished(
-            tenant_id=chat.tenant_id, queue=chat.queue, ended_at=now,
+            tenant_id=chat.tenant_id,
+            queue=chat.queue,
+            ended_at=now,
             handle_seconds=(now - chat.connected_at) if chat.connected_at else None,
             wait_seconds=((chat.connected_at or now) - chat.first_queued_at),
             answered=chat.was_connected,

@@ -87,7 +87,9 @@ class Notifier:
         group = self._waiters.get(topic)
         if group is None:
             group = self._waiters[topic] = set()
-            self._unsubscribe[topic] = self.bus.subscribe(topic, lambda payload: self._dispatch(topic, payload))
+            self._unsubscribe[topic] = self.bus.subscribe(
+                topic, lambda payload: self._dispatch(topic, payload)
+            )
         group.add(waiter)
 
     def _remove(self, topic: str, waiter: Waiter) -> None:

@@ -39,8 +39,12 @@ async def route(core: Core, tenant_id: str) -> None:
     tx = Tx()
     if agents:
         waiting = [
-            c for c in core.chats.values()
-            if c.tenant_id == tenant_id and c.state == "queued" and c.offer is None and c.survey_pending is None
+            c
+            for c in core.chats.values()
+            if c.tenant_id == tenant_id
+            and c.state == "queued"
+            and c.offer is None
+            and c.survey_pending is None
         ]
         waiting.sort(key=lambda c: (-c.priority, c.first_queued_at, c.number))
         for chat in waiting:
@@ -62,13 +66,28 @@ async def route(core: Core, tenant_id: str) -> None:
 
 
 def make_offer(
-    core: Core, tx: Tx, tenant: Tenant, chat: Chat, user: UserConfig, agent: AgentRuntime, reason: str,
-    from_agent: PartyRef | None, note: str | None,
+    core: Core,
+    tx: Tx,
+    tenant: Tenant,
+    chat: Chat,
+    user: UserConfig,
+    agent: AgentRuntime,
+    reason: str,
+    from_agent: PartyRef | None,
+    note: str | None,
 ) -> Offer:
     now = time.time()
     offer = Offer(
-        id=new_id(), chat_id=chat.id, tenant_id=tenant.id, login=user.login, reason=reason, offered_at=now,
-        expires_at=now + tenant.config.timers.rona_seconds, queue=chat.queue, from_agent=from_agent, note=note,
+        id=new_id(),
+        chat_id=chat.id,
+        tenant_id=tenant.id,
+        login=user.login,
+        reason=reason,
+        offered_at=now,
+        expires_at=now + tenant.config.timers.rona_seconds,
+        queue=chat.queue,
+        from_agent=from_agent,
+        note=note,
     )
     chat.offer = offer
     core.offers[offer.id] = offer
@@ -104,9 +123,15 @@ def queue_updates(core: Core, tx: Tx, tenant: Tenant, now: float) -> None:
             chat.last_position = pos
             chat.last_queue_update_at = now
             core.append(
-                tx, chat, "queue_update",
-                {"queue": queue, "position": pos, "ewt_seconds": av.ewt(fig, pos),
-                 "average_wait_seconds": round(fig.average_wait_seconds or 0)},
+                tx,
+                chat,
+                "queue_update",
+                {
+                    "queue": queue,
+                    "position": pos,
+                    "ewt_seconds": av.ewt(fig, pos),
+                    "average_wait_seconds": round(fig.average_wait_seconds or 0),
+                },
             )
 
 
@@ -138,16 +163,27 @@ async def accept(core: Core, tenant: Tenant, login: str, offer_id: str) -> Chat:
         lifecycle.join(core, tx, tenant, chat, user, "conferee", "conference")
     elif offer.reason == "transfer" and old_lead is not None:
         core.append(
-            tx, chat, "transferred",
-            {"from_party": old_lead.ref().to_json(),
-             "to": {"type": "agent", "queue": None, "login": login, "display_name": user.profile.display_name},
-             "note": offer.note},
+            tx,
+            chat,
+            "transferred",
+            {
+                "from_party": old_lead.ref().to_json(),
+                "to": {
+                    "type": "agent",
+                    "queue": None,
+                    "login": login,
+                    "display_name": user.profile.display_name,
+                },
+                "note": offer.note,
+            },
             old_lead.ref(),
         )
         lifecycle.join(core, tx, tenant, chat, user, "lead", "transfer")
         lifecycle.leave(core, tx, chat, old_lead, "transferred", "transferred")
     else:
-        lifecycle.join(core, tx, tenant, chat, user, "lead", "transfer" if offer.reason == "transfer" else "accepted")
+        lifecycle.join(
+            core, tx, tenant, chat, user, "lead", "transfer" if offer.reason == "transfer" else "accepted"
+        )
         now = time.time()
         if chat.connected_at is None:
             chat.connected_at = now

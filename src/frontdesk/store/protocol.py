@@ -41,8 +41,14 @@ class WriteIntent:
 
     def __bool__(self) -> bool:
         return bool(
-            self.chats or self.events or self.agents or self.counters or self.kv_put or self.kv_delete
-            or self.files or self.surveys
+            self.chats
+            or self.events
+            or self.agents
+            or self.counters
+            or self.kv_put
+            or self.kv_delete
+            or self.files
+            or self.surveys
         )
 
 

@@ -62,8 +62,15 @@ def _apply(cur: sqlite3.Cursor, intent: WriteIntent) -> None:
         cur.execute(
             _SQL_CHAT,
             (
-                chat.id, chat.tenant_id, chat.number, chat.state, chat.identity, chat.created_at,
-                chat.ended_at, chat.last_seq, codec.chat_snapshot(chat),
+                chat.id,
+                chat.tenant_id,
+                chat.number,
+                chat.state,
+                chat.identity,
+                chat.created_at,
+                chat.ended_at,
+                chat.last_seq,
+                codec.chat_snapshot(chat),
             ),
         )
     if intent.events:
