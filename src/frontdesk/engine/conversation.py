@@ -55,7 +55,7 @@ async def send_message(
     limit = tenant.config.message_max_chars(tenant.server)
     if not text.strip() or len(text.strip()) > limit:
         raise errors.InvalidRequest(
-            "text must have 1 to %d characters" % limit, [("/text", f"must have 1 to {limit} characters")]
+            f"text must have 1 to {limit} characters", [("/text", f"must have 1 to {limit} characters")]
         )
     tx = Tx()
     data = {
