@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from frontdesk import __version__
 from frontdesk.config import Config
+from frontdesk.domain import errors
 from frontdesk.engine.engine import Engine
+from frontdesk.faces.native.http import problem
 
 log = logging.getLogger("frontdesk")
 
@@ -35,10 +37,23 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
         finally:
             await engine.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.engine = engine
     app.state.config = config
     return app
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """Unknown paths under the native API answer with a problem document, like every native error."""
+    if request.url.path.startswith("/api/"):
+        return problem(errors.NotFound("No such route."), request.url.path)
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return problem(errors.MethodNotAllowed(), request.url.path)
+    return PlainTextResponse("Method Not Allowed", status_code=405)
 
 
 async def _healthz(request: Request) -> Response:

@@ -12,6 +12,7 @@ from frontdesk.domain.model import Chat, FileRecord, Party
 from frontdesk.engine import availability as av
 from frontdesk.engine import lifecycle, routing
 from frontdesk.engine.core import Core, Tx
+from frontdesk.engine.notifier import chat_topic
 from frontdesk.engine.tenants import Tenant
 
 FACE_FILES = {"servicepattern"}
@@ -40,9 +41,13 @@ async def send_message(
     key = f"agent:{login}:{client_msg_id}"
     seq = chat.dedupe.get(key)
     if seq is not None:
-        original = (
-            chat.events[seq - chat.events[0].seq] if chat.events and seq <= chat.committed_seq else None
-        )
+        if seq > chat.committed_seq:
+            # The first send is still committing: answer the retry from it once it is durable.
+            with core.notifier.waiter(chat_topic(chat.id)) as waiter:
+                while seq > chat.committed_seq:
+                    if not await waiter.wait(10.0):
+                        raise errors.Unavailable("the original message is not committed yet")
+        original = chat.events[seq - chat.events[0].seq] if chat.events else None
         if (
             original is not None
             and original.data.get("text") == text
