@@ -137,6 +137,7 @@ async def customer_event(
     *,
     client_msg_id: str | None = None,
     dedupe_key: str | None = None,
+    file: FileRecord | None = None,
 ) -> tuple[ev.Event | None, bool]:
     """Append one customer event; (event, created). A known dedupe key returns (None, False)."""
     _require_live(chat)
@@ -147,7 +148,10 @@ async def customer_event(
     event = core.append(
         tx, chat, kind, data, chat.customer.ref(), client_msg_id=client_msg_id, dedupe_key=dedupe_key
     )
-    if kind in ev.CUSTOMER_CONTENT:
+    if file is not None:
+        tx.intent.files.append(file)
+    # Content restarts the inactivity clock; of the activities only a location is content (SP 5.4).
+    if kind in ev.CUSTOMER_CONTENT and (kind != ev.ACTIVITY or data.get("type") == "location"):
         _content(core, tenant, chat)
     await core.commit(tx)
     return event, True
@@ -203,7 +207,9 @@ async def attach_file(
         "file_type": file_type,
         "client_msg_id": client_msg_id,
     }
-    return await customer_event(core, chat, ev.FILE, data, client_msg_id=client_msg_id, dedupe_key=dedupe_key)
+    return await customer_event(
+        core, chat, ev.FILE, data, client_msg_id=client_msg_id, dedupe_key=dedupe_key, file=f
+    )
 
 
 async def end(core: Core, chat: Chat, reason: str = "customer") -> None:

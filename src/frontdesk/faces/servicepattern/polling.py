@@ -1,0 +1,197 @@
+"""Get New Chat Events (long poll, §3.6), history (§3.7) and the durable poll cursor (§5.6).
+
+The cursor lives in ``chat.face_state["sp"]``: ``cursor`` (last seq handed to the client), ``gone``
+(the terminal event was delivered). It moves only after a poll response was handed to the transport;
+a client that dropped its held poll keeps the events pending. Newest poll wins: every poll publishes a
+token on the chat's poll topic and a held poll that sees another token ends with ``{"events":[]}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from frontdesk.domain.model import Chat
+from frontdesk.engine.engine import Engine
+from frontdesk.engine.notifier import Waiter, chat_topic
+from frontdesk.faces.servicepattern.errors import SpError
+from frontdesk.faces.servicepattern.http import EMPTY_EVENTS, JsonBytes, encode
+from frontdesk.faces.servicepattern.render import history_event, server_event
+
+log = logging.getLogger("frontdesk.faces.servicepattern")
+MAX_EVENTS = 100
+_tokens = itertools.count(1)
+_node = os.urandom(4).hex()
+
+
+def sp_state(chat: Chat) -> dict[str, Any]:
+    st = chat.face_state.get("sp")
+    if st is None:
+        st = chat.face_state["sp"] = {"cursor": 0}
+    return st
+
+
+def is_gone(chat: Chat, retention: float) -> bool:
+    """Closing becomes gone on delivery of the terminal event or after the grace (§5.1)."""
+    if chat.live:
+        return False
+    st = chat.face_state.get("sp")
+    if st is not None and st.get("gone"):
+        return True
+    return time.time() - (chat.ended_at or 0.0) > retention
+
+
+async def mark_gone(engine: Engine, chat: Chat) -> None:
+    st = sp_state(chat)
+    if not st.get("gone"):
+        st["gone"] = True
+        await engine.save_face_state(chat)
+
+
+def _poll_topic(chat_id: str) -> str:
+    return "sp-poll:" + chat_id
+
+
+def collect(engine: Engine, chat: Chat, since: int, receipts: bool) -> tuple[list[dict[str, Any]], int, bool]:
+    """Up to 100 rendered events after ``since``: (events, seq to move the cursor to, terminal?)."""
+    out: list[dict[str, Any]] = []
+    last = since
+    terminal = False
+    while True:
+        batch = engine.read_events(chat, last, MAX_EVENTS)
+        if not batch:
+            return out, last, terminal
+        for ev in batch:
+            rendered = server_event(chat, ev, receipts)
+            if rendered is not None:
+                if len(out) >= MAX_EVENTS:
+                    return out, last, terminal
+                out.append(rendered)
+                if ev.kind == "ended":
+                    terminal = True
+            last = ev.seq
+
+
+class PollResponse(JsonBytes):
+    """A poll reply that moves the cursor once it was handed to a still-connected transport."""
+
+    def __init__(
+        self, body: bytes, on_sent: Callable[[], Awaitable[None]] | None, watch: asyncio.Task[None] | None
+    ) -> None:
+        super().__init__(body)
+        self._on_sent = on_sent
+        self._watch = watch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        dropped = self._watch is not None and self._watch.done()
+        if self._watch is not None:
+            self._watch.cancel()
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+        if self._on_sent is not None and not dropped:
+            try:
+                await self._on_sent()
+            except Exception:
+                log.exception("could not store the poll cursor")
+
+
+async def _watch_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _wait(w: Waiter, watch: asyncio.Task[None], timeout: float) -> None:
+    waiting = asyncio.ensure_future(w.wait(None))
+    try:
+        await asyncio.wait((waiting, watch), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not waiting.done():
+            waiting.cancel()
+
+
+def _superseded(w: Waiter, mine: str) -> bool:
+    return any(p.startswith("p:") and p != mine for p in w.take())
+
+
+async def poll(engine: Engine, request: Request, chat: Chat, hold: float, receipts: bool) -> Response:
+    mine = f"p:{_node}:{next(_tokens)}"
+    engine.notifier.publish(chat_topic(_poll_topic(chat.id)), mine)
+    st = sp_state(chat)
+    with engine.waiter(chat.id, _poll_topic(chat.id)) as w:
+        cursor = int(st.get("cursor", 0))
+        events, last, terminal = collect(engine, chat, cursor, receipts)
+        if events:
+            return _reply(engine, chat, events, last, terminal, None)
+        if not chat.live and chat.committed_seq >= chat.last_seq:
+            # The terminal event already reached the client (e.g. through history): nothing follows.
+            await mark_gone(engine, chat)
+            raise SpError("5005")
+        cursor = last
+        deadline = time.monotonic() + hold
+        watch: asyncio.Task[None] | None = None
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                if watch is None:
+                    watch = asyncio.ensure_future(_watch_disconnect(request.receive))
+                await _wait(w, watch, left)
+                if watch.done() or _superseded(w, mine):
+                    break
+                cursor = max(cursor, int(st.get("cursor", 0)))
+                events, last, terminal = collect(engine, chat, cursor, receipts)
+                if events:
+                    reply = _reply(engine, chat, events, last, terminal, watch)
+                    watch = None
+                    return reply
+                cursor = last
+        finally:
+            if watch is not None:
+                watch.cancel()
+        return JsonBytes(EMPTY_EVENTS)
+
+
+def _reply(
+    engine: Engine,
+    chat: Chat,
+    events: list[dict[str, Any]],
+    last: int,
+    terminal: bool,
+    watch: asyncio.Task[None] | None,
+) -> PollResponse:
+    async def delivered() -> None:
+        st = sp_state(chat)
+        if last > int(st.get("cursor", 0)):
+            st["cursor"] = last
+        if terminal:
+            st["gone"] = True
+        await engine.save_face_state(chat)
+
+    return PollResponse(encode({"events": events}), delivered, watch)
+
+
+async def history(engine: Engine, chat: Chat, receipts: bool) -> Response:
+    """Every stored event up to a snapshot; the cursor moves to the snapshot's end atomically."""
+    end = chat.committed_seq
+    out = []
+    for ev in engine.read_events(chat, 0, end + 1, up_to=end):
+        rendered = history_event(chat, ev, receipts)
+        if rendered is not None:
+            out.append(rendered)
+    st = sp_state(chat)
+    if end > int(st.get("cursor", 0)):
+        st["cursor"] = end
+        await engine.save_face_state(chat)
+    return JsonBytes(encode({"events": out}))
