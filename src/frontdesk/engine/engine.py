@@ -82,10 +82,7 @@ class Engine:
             agent.last_seen = now
             core.agents[(agent.tenant_id, agent.login)] = agent
         for chat in await self.store.load_chats(live_only=True):
-            chat.events = await self.store.read_events(chat.id, 0, 1_000_000)
-            chat.committed_seq = chat.events[-1].seq if chat.events else 0
-            chat.last_seq = chat.committed_seq
-            chat.dedupe = await self.store.dedupe_keys(chat.id)
+            await self._hydrate(chat)
             core.chats[chat.id] = chat
             tenant = self.registry.tenant(chat.tenant_id)
             if tenant is None:
@@ -119,6 +116,12 @@ class Engine:
             if chat.survey_pending is not None:
                 due = now + float(chat.survey_pending.get("timeout", 120))
                 self._arm(f"form:{chat.id}", due, timeouts.form_timeout, chat.id)
+
+    async def _hydrate(self, chat: Chat) -> None:
+        """Load a stored chat's log and dedupe index into memory."""
+        chat.events = await self.store.read_events(chat.id, 0, 1_000_000)
+        chat.committed_seq = chat.last_seq = chat.events[-1].seq if chat.events else 0
+        chat.dedupe = await self.store.dedupe_keys(chat.id)
 
     def _arm(self, key: str, when: float, action: Callable[[Core, str], Awaitable[None]], arg: str) -> None:
         core = self.core
@@ -160,9 +163,7 @@ class Engine:
         if chat is None:
             chat = await self.store.load_chat(key)
             if chat is not None:
-                chat.events = await self.store.read_events(chat.id, 0, 1_000_000)
-                chat.committed_seq = chat.last_seq = chat.events[-1].seq if chat.events else 0
-                chat.dedupe = await self.store.dedupe_keys(chat.id)
+                await self._hydrate(chat)
                 self.core.chats.setdefault(chat.id, chat)
                 chat = self.core.chats[chat.id]
         return chat
