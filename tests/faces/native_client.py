@@ -198,15 +198,6 @@ class Customer:
         self.http.close()
 
 
-def sp_available(base: str) -> bool:
-    """True once the ServicePattern face serves chat creation (it is built concurrently)."""
-    try:
-        r = httpx.post(f"{base}/clientweb/api/v1/chats?tenantUrl={TENANT}", json={}, timeout=5)
-    except httpx.HTTPError:
-        return False
-    return r.status_code != 404 or "json" in r.headers.get("content-type", "")
-
-
 def reset(base: str) -> None:
     """Leave the shared server clean: end live chats (as the supervisor) and log every agent out,
     which also completes their pending wrap-ups."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from native_client import Agent, Customer, close_all, reset, sp_available
+from native_client import Agent, Customer, close_all, reset
 
 from conftest import ServerProc, make_server
 
@@ -42,8 +42,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
 
 @pytest.fixture(autouse=True)
 def _clean(srv: ServerProc) -> Iterator[None]:
-    if not sp_available(srv.base_url):
-        pytest.skip("the ServicePattern face does not serve chats yet")
     yield
     close_all()
     reset(srv.base_url)

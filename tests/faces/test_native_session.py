@@ -15,14 +15,11 @@ from native_client import (
     Json,
     close_all,
     reset,
-    sp_available,
 )
 
 
 @pytest.fixture(autouse=True)
 def _clean(server: Any) -> Iterator[None]:
-    if not sp_available(server.base_url):
-        pytest.skip("the ServicePattern face does not serve chats yet")
     yield
     close_all()
     reset(server.base_url)

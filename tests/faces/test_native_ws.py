@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from native_client import Agent, AgentSocket, Customer, close_all, reset, sp_available
+from native_client import Agent, AgentSocket, Customer, close_all, reset
 from websockets.exceptions import ConnectionClosed
 
 
@@ -17,8 +17,7 @@ from websockets.exceptions import ConnectionClosed
 def _clean(server: Any) -> Iterator[None]:
     yield
     close_all()
-    if sp_available(server.base_url):
-        reset(server.base_url)
+    reset(server.base_url)
 
 
 def close_code(ws: AgentSocket, timeout: float = 5.0) -> int | None:
@@ -31,11 +30,6 @@ def close_code(ws: AgentSocket, timeout: float = 5.0) -> int | None:
         except TimeoutError:
             break
     return None
-
-
-def needs_sp(server: Any) -> None:
-    if not sp_available(server.base_url):
-        pytest.skip("the ServicePattern face does not serve chats yet")
 
 
 def test_bad_token_and_missing_role_close_4003(server: Any) -> None:
@@ -88,7 +82,6 @@ def test_hello_ping_replacement_and_frame_limit(server: Any) -> None:
 
 
 def test_resume_without_loss_or_duplication(server: Any) -> None:
-    needs_sp(server)
     base = server.base_url
     alice = Agent(base, "alice")
     ws1 = alice.ws(cursors={})
@@ -157,8 +150,6 @@ def test_supervisor_socket(server: Any) -> None:
     support = next(q for q in snap["queues"] if q["name"] == "support")
     sup.send({"type": "ping", "nonce": "p"})
     assert sup.expect("pong")["nonce"] == "p"
-    if not sp_available(base):
-        return
     chat_id = Customer(base).start()
     frame = sup.expect(lambda f: f.get("type") == "queue" and f["queue"]["name"] == "support", timeout=4)
     assert frame["queue"]["waiting"] == support["waiting"] + 1
