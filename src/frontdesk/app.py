@@ -23,11 +23,17 @@ log = logging.getLogger("frontdesk")
 def build_app(config: Config, engine: Engine | None = None) -> Starlette:
     engine = engine or Engine(config)
     routes: list[BaseRoute] = [Route("/healthz", _healthz, methods=["GET"])]
+    from frontdesk.faces.ece.routes import routes as ece_routes
+    from frontdesk.faces.fusion.routes import routes as fusion_routes
     from frontdesk.faces.native.routes import routes as native_routes
+    from frontdesk.faces.rightnow.routes import routes as rightnow_routes
     from frontdesk.faces.servicepattern.routes import routes as sp_routes
 
     routes += sp_routes(engine)
     routes += native_routes(engine)
+    routes += rightnow_routes(engine)
+    routes += fusion_routes(engine)
+    routes += ece_routes(engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
