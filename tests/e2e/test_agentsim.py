@@ -32,8 +32,9 @@ async def wait_for_action(out: io.StringIO, action: str, task: asyncio.Task[int]
         await asyncio.sleep(0.05)
 
 
-async def test_agentsim_answers_a_servicepattern_customer(server: Any) -> None:
-    base = server.base_url
+async def test_agentsim_answers_a_servicepattern_customer(server_factory: Any) -> None:
+    # Its own demo server: chats other modules leave queued on the shared one would be offered first.
+    base = server_factory(name="agentsim").base_url
     opts = build_options(
         {"url": base, "logins": ["alice"], "password": "demo", "json": True, "progress": 0}, env={}
     )

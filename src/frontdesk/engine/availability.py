@@ -19,19 +19,25 @@ ALL_FACES = ("servicepattern", "rightnow", "fusion", "ece")
 
 
 @dataclass(slots=True)
-class QueueFigures:
-    queue: str
-    waiting: int
-    oldest_queued_at: float | None
+class Capacity:
+    """What the wait estimate needs: agents and their slots, and recent handle/wait times."""
+
     ready_agents: int
     logged_in_agents: int
     slots_total: int  # capacity of logged-in eligible agents
     slots_ready: int  # capacity of ready eligible agents
     slots_free: int  # free slots of ready, present eligible agents
-    active_chats: int
     mean_handle_seconds: float
     average_wait_seconds: float | None
     service_level: float | None
+
+
+@dataclass(slots=True)
+class QueueFigures(Capacity):
+    queue: str
+    waiting: int
+    oldest_queued_at: float | None
+    active_chats: int
 
 
 def agent_load(tenant: Tenant, agent: AgentRuntime) -> int:
@@ -63,30 +69,22 @@ def queue_skills(tenant: Tenant, queue: str, extra: list[str] | None = None) -> 
 
 def waiting_chats(core: Core, tenant_id: str, queue: str) -> list[Chat]:
     """Chats waiting in a queue in routing order: priority (high first), then first entry."""
-    chats = [
-        c
-        for c in core.chats.values()
-        if c.tenant_id == tenant_id
-        and c.queue == queue
-        and c.state in ("queued", "offered")
-        and c.survey_pending is None
-    ]
-    chats.sort(key=lambda c: (-c.priority, c.first_queued_at, c.number))
-    return chats
+    return core.waiting_chats(tenant_id, queue)
 
 
 def position(core: Core, chat: Chat) -> int | None:
-    if chat.state not in ("queued", "offered"):
-        return None
-    for i, c in enumerate(waiting_chats(core, chat.tenant_id, chat.queue), start=1):
-        if c.id == chat.id:
-            return i
-    return None
+    return core.position(chat)
 
 
-def figures(
+def recent_finished(core: Core, now: float) -> None:
+    """Drop finished chats older than the window; the deque is in ending order."""
+    while core.finished and now - core.finished[0].ended_at > WINDOW:
+        core.finished.popleft()
+
+
+def capacity(
     core: Core, tenant: Tenant, queue: str, *, face: str | None = None, extra_skills: list[str] | None = None
-) -> QueueFigures:
+) -> Capacity:
     now = time.time()
     skills = queue_skills(tenant, queue, extra_skills)
     ready = logged_in = total = ready_slots = free = 0
@@ -102,18 +100,13 @@ def figures(
             ready += 1
             ready_slots += user.max_chats
             free += max(0, user.max_chats - agent_load(tenant, agent))
-    waiting = waiting_chats(core, tenant.id, queue)
-    active = sum(
-        1
-        for c in core.chats.values()
-        if c.tenant_id == tenant.id and c.queue == queue and c.state == "connected"
-    )
+    recent_finished(core, now)
     handles: list[float] = []
     waits: list[float] = []
     answered_in = counted = 0
     threshold = tenant.queues[queue].service_level_seconds if queue in tenant.queues else 60
     for f in core.finished:
-        if f.tenant_id != tenant.id or f.queue != queue or now - f.ended_at > WINDOW:
+        if f.tenant_id != tenant.id or f.queue != queue:
             continue
         if f.handle_seconds is not None:
             handles.append(f.handle_seconds)
@@ -125,23 +118,33 @@ def figures(
             counted += 1
     recent = handles[-20:]
     mean_handle = sum(recent) / len(recent) if recent else float(tenant.config.routing.default_handle_seconds)
-    return QueueFigures(
-        queue=queue,
-        waiting=len(waiting),
-        oldest_queued_at=min((c.queued_at for c in waiting), default=None),
+    return Capacity(
         ready_agents=ready,
         logged_in_agents=logged_in,
         slots_total=total,
         slots_ready=ready_slots,
         slots_free=free,
-        active_chats=active,
         mean_handle_seconds=mean_handle,
         average_wait_seconds=(sum(waits) / len(waits)) if waits else None,
         service_level=(answered_in / counted) if counted else None,
     )
 
 
-def ewt(fig: QueueFigures, pos: int) -> int:
+def figures(
+    core: Core, tenant: Tenant, queue: str, *, face: str | None = None, extra_skills: list[str] | None = None
+) -> QueueFigures:
+    cap = capacity(core, tenant, queue, face=face, extra_skills=extra_skills)
+    waiting = core.waiting_chats(tenant.id, queue)
+    return QueueFigures(
+        **{name: getattr(cap, name) for name in Capacity.__slots__},
+        queue=queue,
+        waiting=len(waiting),
+        oldest_queued_at=min((c.queued_at for c in waiting), default=None),
+        active_chats=len(core.connected.get((tenant.id, queue), ())),
+    )
+
+
+def ewt(fig: Capacity, pos: int) -> int:
     """0 when an eligible ready agent has a free slot; else position x AHT / capacity (10.3)."""
     if fig.slots_free > 0:
         return 0
@@ -149,10 +152,10 @@ def ewt(fig: QueueFigures, pos: int) -> int:
 
 
 def chat_ewt(core: Core, tenant: Tenant, chat: Chat) -> int:
-    pos = position(core, chat) or 1
-    return ewt(figures(core, tenant, chat.queue, face=chat.face, extra_skills=chat.skills), pos)
+    pos = core.position(chat) or 1
+    return ewt(capacity(core, tenant, chat.queue, face=chat.face, extra_skills=chat.skills), pos)
 
 
 def new_chat_ewt(core: Core, tenant: Tenant, queue: str, face: str, extra: list[str] | None = None) -> int:
-    fig = figures(core, tenant, queue, face=face, extra_skills=extra)
-    return ewt(fig, fig.waiting + 1)
+    cap = capacity(core, tenant, queue, face=face, extra_skills=extra)
+    return ewt(cap, len(core.waiting.get((tenant.id, queue), ())) + 1)

@@ -12,7 +12,6 @@ from frontdesk.domain import errors
 from frontdesk.domain import events as ev
 from frontdesk.domain.ids import new_chat_id, new_party_id
 from frontdesk.domain.model import Chat, Customer, FileRecord, SurveyRecord
-from frontdesk.engine import availability as av
 from frontdesk.engine import calendar, lifecycle, timeouts
 from frontdesk.engine.core import Core, Tx
 from frontdesk.engine.tenants import Tenant
@@ -26,7 +25,7 @@ def check_entry(core: Core, tenant: Tenant, ep: EntryPointConfig, now: float) ->
         raise errors.QueueClosed()
     q = tenant.queues.get(ep.queue)
     if q is not None and q.max_waiting is not None:
-        if len(av.waiting_chats(core, tenant.id, ep.queue)) >= q.max_waiting:
+        if len(core.waiting.get((tenant.id, ep.queue), ())) >= q.max_waiting:
             raise errors.QueueFull()
 
 
@@ -245,6 +244,7 @@ async def disconnect(core: Core, chat: Chat) -> None:
     form_id = str(core.next_counter(tx, tenant.id, "form", 1))
     timeout = survey.timeout_seconds
     chat.survey_pending = {"form_request_id": form_id, "form_name": survey.survey, "timeout": timeout}
+    core.track(chat)
     questions = [
         {
             "id": q.id,
@@ -284,6 +284,7 @@ async def form_response(
     tx = Tx()
     core.timers.cancel(f"form:{chat.id}")
     chat.survey_pending = None
+    core.track(chat)
     core.append(
         tx,
         chat,

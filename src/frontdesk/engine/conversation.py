@@ -154,7 +154,7 @@ async def transfer_to_queue(
 
     if not calendar.is_open(tenant.config.calendars, q.calendar, tenant.config.timezone, time.time()):
         raise errors.QueueClosed()
-    if q.max_waiting is not None and len(av.waiting_chats(core, tenant.id, queue)) >= q.max_waiting:
+    if q.max_waiting is not None and len(core.waiting.get((tenant.id, queue), ())) >= q.max_waiting:
         raise errors.QueueFull()
     tx = Tx()
     core.append(

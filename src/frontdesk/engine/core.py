@@ -9,6 +9,7 @@ an event that is not durable, and per-chat order is the order of ``seq``.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections import deque
@@ -26,6 +27,9 @@ from frontdesk.engine.timers import Timers
 from frontdesk.store.protocol import Store, WriteIntent
 
 log = logging.getLogger("frontdesk.engine")
+
+QueueKey = tuple[str, str]  # (tenant id, queue name)
+SortKey = tuple[int, float, int]  # (-priority, first entry into a queue, chat number)
 
 
 @dataclass(slots=True)
@@ -69,6 +73,13 @@ class Core:
         self._route_pending: set[str] = set()
         self._route_running: set[str] = set()
         self.router: Callable[[str], Awaitable[None]] | None = None
+        # Derived indexes of chat state, kept by ``track``: waiting chats per queue in routing order,
+        # connected chats per queue, and the queues whose waiting positions shifted.
+        self.waiting: dict[QueueKey, list[tuple[SortKey, str]]] = {}
+        self._waiting_at: dict[str, tuple[QueueKey, SortKey]] = {}
+        self.connected: dict[QueueKey, set[str]] = {}
+        self._connected_at: dict[str, QueueKey] = {}
+        self.queue_moved: set[QueueKey] = set()
 
     # -- routing requests are coalesced: many triggers, one pass ------------------------------
     def request_route(self, tenant_id: str) -> None:
@@ -109,6 +120,46 @@ class Core:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- derived queue indexes ----------------------------------------------------------------
+    def track(self, chat: Chat) -> None:
+        """Update the queue indexes after a chat's state, queue or survey status changed.
+
+        Position, wait estimates and routing read these instead of scanning every chat, so that
+        starting a chat costs O(log n) bookkeeping rather than a sort of all chats.
+        """
+        key = (chat.tenant_id, chat.queue)
+        sort_key = (-chat.priority, chat.first_queued_at, chat.number)
+        want = chat.state in ("queued", "offered") and chat.survey_pending is None
+        current = self._waiting_at.get(chat.id)
+        if current is not None and (not want or current != (key, sort_key)):
+            entries = self.waiting[current[0]]
+            del entries[bisect.bisect_left(entries, (current[1], chat.id))]
+            self.queue_moved.add(current[0])
+            del self._waiting_at[chat.id]
+            current = None
+        if want and current is None:
+            entries = self.waiting.setdefault(key, [])
+            index = bisect.bisect_left(entries, (sort_key, chat.id))
+            entries.insert(index, (sort_key, chat.id))
+            if index != len(entries) - 1:
+                self.queue_moved.add(key)
+            self._waiting_at[chat.id] = (key, sort_key)
+        connected_at = self._connected_at.pop(chat.id, None)
+        if connected_at is not None:
+            self.connected[connected_at].discard(chat.id)
+        if chat.state == "connected":
+            self.connected.setdefault(key, set()).add(chat.id)
+            self._connected_at[chat.id] = key
+
+    def waiting_chats(self, tenant_id: str, queue: str) -> list[Chat]:
+        return [self.chats[chat_id] for _, chat_id in self.waiting.get((tenant_id, queue), ())]
+
+    def position(self, chat: Chat) -> int | None:
+        at = self._waiting_at.get(chat.id)
+        if at is None:
+            return None
+        return bisect.bisect_left(self.waiting[at[0]], (at[1], chat.id)) + 1
 
     # -- counters ------------------------------------------------------------------------------
     def next_counter(self, tx: Tx, tenant_id: str, name: str, start: int) -> int:

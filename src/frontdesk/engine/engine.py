@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class Engine:
         files_dir = Path(config.server.files.dir or Path(config.server.data_dir) / "files")
         self.files = FileService(self.core, files_dir)
         self.started_at = time.time()
+        self._startup_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._kv_claims: set[tuple[str, str]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -66,6 +68,20 @@ class Engine:
         await self.auth.start()
         for tenant_id in self.registry.tenants:
             self.core.request_route(tenant_id)
+        for hook in self._startup_hooks:
+            await hook()
+
+    def add_startup_hook(self, factory: Callable[[], Awaitable[None]]) -> None:
+        """Run ``factory()`` at the end of ``start()``, once recovery and routing are up.
+
+        Faces and in-process helpers (the ECE demo agent) register here at app build time, before
+        the engine has started, so they see recovered state and can call every operation.
+        """
+        self._startup_hooks.append(factory)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """A background task of the engine's lifetime: cancelled by ``close()``."""
+        self.core.spawn(coro)
 
     async def close(self) -> None:
         await self.core.close()
@@ -103,6 +119,7 @@ class Engine:
                     if not w.done and w.due_at is not None:
                         self._arm_wrapup(chat.id, w.login, w.due_at)
                 continue
+            core.track(chat)
             if chat.identity is not None:
                 core.identities[(chat.tenant_id, chat.identity)] = chat.id
             if chat.offer is not None:
@@ -266,6 +283,38 @@ class Engine:
                 found = self.read_events(chat, since, limit)
             return found
 
+    # -- key-value table (state every node must see: nonces, lockouts, face session keys) -----
+    async def kv_get(self, namespace: str, key: str) -> str | None:
+        return await self.store.kv_get(namespace, key)
+
+    async def kv_put(self, namespace: str, key: str, value: str, ttl: float | None = None) -> None:
+        """Write one entry durably; ``ttl`` seconds from now, or no expiry."""
+        tx = Tx()
+        tx.intent.kv_put.append((namespace, key, value, time.time() + ttl if ttl is not None else None))
+        await self.core.commit(tx)
+
+    async def kv_delete(self, namespace: str, key: str) -> None:
+        tx = Tx()
+        tx.intent.kv_delete.append((namespace, key))
+        await self.core.commit(tx)
+
+    async def kv_put_if_absent(self, namespace: str, key: str, ttl: float, value: str = "1") -> bool:
+        """Claim a key for ``ttl`` seconds; False when it is already held (replayed nonce).
+
+        Claims in flight on this node are serialised in memory; across nodes the window between
+        read and commit remains (the store has no insert-if-absent yet)."""
+        claim = (namespace, key)
+        if claim in self._kv_claims:
+            return False
+        self._kv_claims.add(claim)
+        try:
+            if await self.store.kv_get(namespace, key) is not None:
+                return False
+            await self.kv_put(namespace, key, value, ttl)
+            return True
+        finally:
+            self._kv_claims.discard(claim)
+
     # -- availability ------------------------------------------------------------------------
     def queue_figures(self, tenant: Tenant, queue: str, face: str | None = None) -> availability.QueueFigures:
         return availability.figures(self.core, tenant, queue, face=face)
@@ -280,6 +329,10 @@ class Engine:
             if tenant and chat.state in ("queued", "offered")
             else 0
         )
+
+    def queue_ewt(self, tenant: Tenant, queue: str, position: int, face: str | None = None) -> int:
+        """EWT (ARCHITECTURE.md 10.3) of the chat at ``position`` of ``queue``; faces only format it."""
+        return availability.ewt(availability.figures(self.core, tenant, queue, face=face), position)
 
     def new_chat_ewt(self, tenant: Tenant, ep: EntryPointConfig) -> int:
         return availability.new_chat_ewt(self.core, tenant, ep.queue, ep.face, list(ep.skills))
@@ -446,3 +499,23 @@ class Engine:
         if chat is None or not self.can_read(principal, chat):
             raise errors.ChatNotFound("No such chat is visible to you.")
         return chat
+
+    # -- face key-value records (Fusion signing keys, sessions, token uses, lockouts) ----------
+    async def kv_get(self, namespace: str, key: str) -> str | None:
+        """A face's small shared record: in the store so that every node sees it (design 10.6)."""
+        return await self.store.kv_get(namespace, key)
+
+    async def kv_put(
+        self, namespace: str, key: str, value: str, expires_at: float | None = None, *, chat: Chat | None = None
+    ) -> None:
+        """Store one record; with ``chat`` its ``face_state`` is saved in the same commit."""
+        tx = Tx()
+        tx.intent.kv_put.append((namespace, key, value, expires_at))
+        if chat is not None:
+            tx.intent.save_chat(chat)
+        await self.core.commit(tx)
+
+    async def kv_delete(self, namespace: str, key: str) -> None:
+        tx = Tx()
+        tx.intent.kv_delete.append((namespace, key))
+        await self.core.commit(tx)

@@ -42,8 +42,9 @@ def greeting_for(user: UserConfig, chat: Chat) -> str:
 
 def status_queued(core: Core, tx: Tx, tenant: Tenant, chat: Chat) -> None:
     chat.state = "queued"
-    pos = av.position(core, chat) or 1
-    fig = av.figures(core, tenant, chat.queue, face=chat.face, extra_skills=chat.skills)
+    core.track(chat)
+    pos = core.position(chat) or 1
+    fig = av.capacity(core, tenant, chat.queue, face=chat.face, extra_skills=chat.skills)
     chat.last_position = pos
     chat.last_queue_update_at = time.time()
     core.append(
@@ -63,6 +64,7 @@ def status_queued(core: Core, tx: Tx, tenant: Tenant, chat: Chat) -> None:
 
 def status(core: Core, tx: Tx, chat: Chat, state: str) -> None:
     chat.state = state
+    core.track(chat)
     core.append(
         tx,
         chat,
@@ -220,6 +222,7 @@ def end_chat(
     chat.state = "ended"
     chat.ended_at = now
     chat.end_reason = reason
+    core.track(chat)
     if chat.identity is not None:
         core.identities.pop((chat.tenant_id, chat.identity), None)
     due_in = tenant.config.timers.wrapup_timeout_seconds

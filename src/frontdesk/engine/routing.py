@@ -5,6 +5,7 @@ ready agent first; an agent who rejected a chat gets it again only when nobody e
 
 from __future__ import annotations
 
+import heapq
 import time
 
 from frontdesk.config.models import UserConfig
@@ -38,16 +39,11 @@ async def route(core: Core, tenant_id: str) -> None:
     agents = _candidates(core, tenant, now)
     tx = Tx()
     if agents:
-        waiting = [
-            c
-            for c in core.chats.values()
-            if c.tenant_id == tenant_id
-            and c.state == "queued"
-            and c.offer is None
-            and c.survey_pending is None
-        ]
-        waiting.sort(key=lambda c: (-c.priority, c.first_queued_at, c.number))
-        for chat in waiting:
+        entries = heapq.merge(*(core.waiting.get((tenant_id, q), ()) for q in tenant.queue_order))
+        for _, chat_id in list(entries):
+            chat = core.chats[chat_id]
+            if chat.state != "queued" or chat.offer is not None:
+                continue
             if not agents:
                 break
             skills = av.queue_skills(tenant, chat.queue, chat.skills)
@@ -109,9 +105,11 @@ def queue_updates(core: Core, tx: Tx, tenant: Tenant, now: float) -> None:
     """A queue_update per waiting chat whose position changed, at most one per interval."""
     interval = tenant.config.timers.queue_update_interval_seconds
     for queue in tenant.queue_order:
-        waiting = av.waiting_chats(core, tenant.id, queue)
-        if not waiting:
-            continue
+        key = (tenant.id, queue)
+        if key not in core.queue_moved:
+            continue  # only a chat leaving (or jumping ahead) moves the others
+        core.queue_moved.discard(key)
+        waiting = core.waiting_chats(tenant.id, queue)
         fig = None
         for pos, chat in enumerate(waiting, start=1):
             if chat.state != "queued" or chat.last_position == pos:
@@ -119,7 +117,7 @@ def queue_updates(core: Core, tx: Tx, tenant: Tenant, now: float) -> None:
             if now - chat.last_queue_update_at < interval:
                 continue
             if fig is None:
-                fig = av.figures(core, tenant, queue, face=None)
+                fig = av.capacity(core, tenant, queue, face=None)
             chat.last_position = pos
             chat.last_queue_update_at = now
             core.append(
