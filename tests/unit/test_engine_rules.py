@@ -194,3 +194,14 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         assert restored.state == "connected"
     finally:
         h2.close()
+
+
+def test_ended_chats_leave_memory_and_reload_from_the_store(h: Harness) -> None:
+    chat = h.new_chat()
+    h.run(h.engine.customer_message(chat, "Hello", client_msg_id="1", dedupe_key="k1"))
+    h.run(h.engine.customer_end(chat))
+    h.run(timeouts.evict(h.engine.core, chat.id))
+    assert chat.id not in h.engine.core.chats
+    again = h.run(h.engine.get_chat(chat.id))
+    assert again is not None and again.state == "ended"
+    assert [e.kind for e in h.engine.read_events(again, 0)] == ["created", "status", "message", "ended"]

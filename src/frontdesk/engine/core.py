@@ -161,6 +161,13 @@ class Core:
             return None
         return bisect.bisect_left(self.waiting[at[0]], (at[1], chat.id)) + 1
 
+    def forget_offer(self, offer_id: str) -> None:
+        """Remember an answered or revoked offer for an hour (a late accept gets offer_gone)."""
+        now = time.time()
+        self.gone_offers[offer_id] = now
+        if len(self.gone_offers) > 10_000:
+            self.gone_offers = {k: t for k, t in self.gone_offers.items() if now - t < 3600}
+
     # -- counters ------------------------------------------------------------------------------
     def next_counter(self, tx: Tx, tenant_id: str, name: str, start: int) -> int:
         key = (tenant_id, name)

@@ -118,6 +118,7 @@ class Engine:
                 for w in chat.wrapups:
                     if not w.done and w.due_at is not None:
                         self._arm_wrapup(chat.id, w.login, w.due_at)
+                lifecycle.arm_eviction(core, chat, (chat.ended_at or now) + lifecycle.EVICT_AFTER)
                 continue
             core.track(chat)
             if chat.identity is not None:
@@ -283,21 +284,7 @@ class Engine:
                 found = self.read_events(chat, since, limit)
             return found
 
-    # -- key-value table (state every node must see: nonces, lockouts, face session keys) -----
-    async def kv_get(self, namespace: str, key: str) -> str | None:
-        return await self.store.kv_get(namespace, key)
-
-    async def kv_put(self, namespace: str, key: str, value: str, ttl: float | None = None) -> None:
-        """Write one entry durably; ``ttl`` seconds from now, or no expiry."""
-        tx = Tx()
-        tx.intent.kv_put.append((namespace, key, value, time.time() + ttl if ttl is not None else None))
-        await self.core.commit(tx)
-
-    async def kv_delete(self, namespace: str, key: str) -> None:
-        tx = Tx()
-        tx.intent.kv_delete.append((namespace, key))
-        await self.core.commit(tx)
-
+    # -- claims in the key-value table (WS-Security nonces) ----------------------------------
     async def kv_put_if_absent(self, namespace: str, key: str, ttl: float, value: str = "1") -> bool:
         """Claim a key for ``ttl`` seconds; False when it is already held (replayed nonce).
 
@@ -310,7 +297,7 @@ class Engine:
         try:
             if await self.store.kv_get(namespace, key) is not None:
                 return False
-            await self.kv_put(namespace, key, value, ttl)
+            await self.kv_put(namespace, key, value, time.time() + ttl)
             return True
         finally:
             self._kv_claims.discard(claim)
@@ -506,7 +493,13 @@ class Engine:
         return await self.store.kv_get(namespace, key)
 
     async def kv_put(
-        self, namespace: str, key: str, value: str, expires_at: float | None = None, *, chat: Chat | None = None
+        self,
+        namespace: str,
+        key: str,
+        value: str,
+        expires_at: float | None = None,
+        *,
+        chat: Chat | None = None,
     ) -> None:
         """Store one record; with ``chat`` its ``face_state`` is saved in the same commit."""
         tx = Tx()

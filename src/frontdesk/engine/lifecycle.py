@@ -16,6 +16,8 @@ from frontdesk.engine.core import Core, Finished, Tx
 from frontdesk.engine.tenants import Tenant
 
 DEFAULT_GREETING = "Hi, my name is {display_name}. How may I help you?"
+# The same window as start-up recovery loads ended chats for (store.load_chats live_only).
+EVICT_AFTER = 86400.0
 
 
 def render_greeting(template: str, user: UserConfig, chat: Chat) -> str:
@@ -158,7 +160,7 @@ def revoke_offer(
     core: Core, tx: Tx, tenant: Tenant, offer: Offer, reason: str, *, requeue_chat: bool
 ) -> None:
     core.offers.pop(offer.id, None)
-    core.gone_offers[offer.id] = time.time()
+    core.forget_offer(offer.id)
     core.timers.cancel(f"rona:{offer.id}")
     agent = core.agent(offer.tenant_id, offer.login)
     if offer.id in agent.offers:
@@ -231,6 +233,7 @@ def end_chat(
     for key in ("inact", "qto", "abandon", "form"):
         core.timers.cancel(f"{key}:{chat.id}")
     core.customer_seen.pop(chat.id, None)
+    arm_eviction(core, chat, now + EVICT_AFTER)
     core.finished.append(
         Finished(
             tenant_id=chat.tenant_id,
@@ -242,6 +245,13 @@ def end_chat(
         )
     )
     core.request_route(tenant.id)
+
+
+def arm_eviction(core: Core, chat: Chat, when: float) -> None:
+    """Ended chats leave memory a day after their end; the store keeps them (get_chat reloads)."""
+    from frontdesk.engine import timeouts
+
+    core.timers.set(f"evict:{chat.id}", when, lambda: timeouts.evict(core, chat.id))
 
 
 def owe_wrapup(core: Core, tx: Tx, tenant: Tenant, chat: Chat, party: Party, due_in: int, now: float) -> None:

@@ -151,7 +151,7 @@ async def accept(core: Core, tenant: Tenant, login: str, offer_id: str) -> Chat:
     chat = core.chats[offer.chat_id]
     tx = Tx()
     core.offers.pop(offer.id, None)
-    core.gone_offers[offer.id] = time.time()
+    core.forget_offer(offer.id)
     core.timers.cancel(f"rona:{offer.id}")
     if offer.id in agent.offers:
         agent.offers.remove(offer.id)

@@ -150,3 +150,13 @@ async def agent_presence(core: Core, tenant_id: str, login: str) -> None:
     tx = Tx()
     agents.apply_state(core, tx, tenant, agent, "not_ready", "disconnected")
     await core.commit(tx)
+
+
+async def evict(core: Core, chat_id: str) -> None:
+    chat = core.chats.get(chat_id)
+    if chat is None or chat.state != "ended":
+        return
+    if any(not w.done for w in chat.wrapups):
+        lifecycle.arm_eviction(core, chat, time.time() + 600)
+        return
+    del core.chats[chat_id]
