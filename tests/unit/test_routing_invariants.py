@@ -31,6 +31,7 @@ class Routing(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="fd-routing-"))
         self.h = Harness(self.dir)
         self.created: list[str] = []
+        self.known_offers: set[str] = set()
 
     def teardown(self) -> None:
         self.h.close()
@@ -132,18 +133,29 @@ class Routing(RuleBasedStateMachine):
 
     @invariant()
     def queue_order_kept(self) -> None:
-        """A waiting chat never sits unoffered behind a later chat of its queue that has an offer."""
-        waiting = sorted(
-            (c for c in self._chats() if c.state in ("queued", "offered")),
-            key=lambda c: (-c.priority, c.first_queued_at, c.number),
-        )
-        seen_unoffered = False
-        for chat in waiting:
-            queue_offer = chat.offer is not None and chat.offer.reason in ("queue", "transfer")
-            if chat.offer is None:
-                seen_unoffered = True
-            elif queue_offer and chat.lead() is None:
-                assert not seen_unoffered, "a later chat was offered before an earlier waiting one"
+        """An offer made in this step never skipped an earlier chat of its queue left waiting.
+
+        Offers made in earlier steps may legitimately sit ahead of chats that came back to the
+        queue later (a revoked offer does not pre-empt another agent's pending one).
+        """
+        core = self.h.engine.core
+        offers = {c.offer.id: c for c in self._chats() if c.offer is not None}
+        fresh = [c for oid, c in offers.items() if oid not in self.known_offers]
+        self.known_offers = set(offers)
+        unoffered = [c for c in self._chats() if c.state == "queued" and c.offer is None]
+        for chat in fresh:
+            if (
+                chat.offer is None
+                or chat.offer.reason not in ("queue", "transfer")
+                or chat.lead() is not None
+            ):
+                continue
+            pos = core.position(chat)
+            assert pos is not None
+            for other in unoffered:
+                if other.queue == chat.queue:
+                    other_pos = core.position(other)
+                    assert other_pos is not None and other_pos > pos, "a later chat was offered first"
 
 
 Routing.TestCase.settings = settings(
