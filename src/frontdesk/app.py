@@ -28,12 +28,14 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
     from frontdesk.faces.native.routes import routes as native_routes
     from frontdesk.faces.rightnow.routes import routes as rightnow_routes
     from frontdesk.faces.servicepattern.routes import routes as sp_routes
+    from frontdesk.web.routes import routes as web_routes
 
     routes += sp_routes(engine)
     routes += native_routes(engine)
     routes += rightnow_routes(engine)
     routes += fusion_routes(engine)
     routes += ece_routes(engine)
+    routes += web_routes(engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -119,3 +119,17 @@ def test_item36_no_event_in_two_polls(server: ServerProc) -> None:
         polled += r.json()["events"]
     names = [e["event"] for e in polled]
     assert names.count("chat_session_status") == 1 and names.count("chat_session_ended") == 1
+
+
+def test_extension_queue_position_follows_the_first_status(server: ServerProc) -> None:
+    """Frontdesk's own widget learns its place in the queue (docs/servicepattern-extensions.md)."""
+    c = started(server)
+    events = c.events()
+    assert events[0]["event"] == "chat_session_status"
+    ext = events[1]
+    assert ext["event"] == "frontdesk_queue_position"
+    assert set(ext) == {"event", "position", "ewt", "timestamp"}
+    assert ext["position"].isdigit() and int(ext["position"]) >= 1
+    assert ext["ewt"].isdigit() and ext["timestamp"].isdigit()
+    history = c.history().json()["events"]
+    assert history and all(e["event"] != "frontdesk_queue_position" for e in history)

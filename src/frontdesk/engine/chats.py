@@ -331,7 +331,8 @@ def record_survey(
     tx.intent.surveys.append(record)
     if chat is not None:
         core.append(tx, chat, ev.SURVEY, {"result": survey_json(record)})
-    core.notifier.publish(f"surveys:{tenant.id}", record.id)
+    # Announced after the commit: a supervisor socket woken earlier would read a store without it.
+    tx.after.append(lambda: core.notifier.publish(f"surveys:{tenant.id}", record.id))
     return record
 
 

@@ -25,7 +25,7 @@ from frontdesk.engine.engine import Engine
 from frontdesk.engine.notifier import Waiter, chat_topic
 from frontdesk.faces.servicepattern.errors import SpError
 from frontdesk.faces.servicepattern.http import EMPTY_EVENTS, JsonBytes, encode
-from frontdesk.faces.servicepattern.render import history_event, server_event
+from frontdesk.faces.servicepattern.render import history_event, queue_position, server_event
 
 log = logging.getLogger("frontdesk.faces.servicepattern")
 MAX_EVENTS = 100
@@ -72,10 +72,14 @@ def collect(engine: Engine, chat: Chat, since: int, receipts: bool) -> tuple[lis
             return out, last, terminal
         for ev in batch:
             rendered = server_event(chat, ev, receipts)
-            if rendered is not None:
+            extra = queue_position(ev)
+            if rendered is not None or extra is not None:
                 if len(out) >= MAX_EVENTS:
                     return out, last, terminal
-                out.append(rendered)
+                if rendered is not None:
+                    out.append(rendered)
+                if extra is not None:
+                    out.append(extra)
                 if ev.kind == "ended":
                     terminal = True
             last = ev.seq

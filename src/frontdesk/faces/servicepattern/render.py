@@ -225,6 +225,26 @@ def _signaling(ev: Event, customer: bool) -> dict[str, Any] | None:
     return None
 
 
+def queue_position(ev: Event) -> dict[str, Any] | None:
+    """Frontdesk extension event ``frontdesk_queue_position`` (docs/servicepattern-extensions.md).
+
+    Polls only, never history: the customer's place in the queue whenever the engine reports it
+    (the first ``queued`` status and every ``queue_update``). Vendor clients skip unknown event
+    types, so they are unaffected; Frontdesk's own widget shows it.
+    """
+    if ev.kind == "queue_update" or (ev.kind == "status" and ev.data.get("state") == "queued"):
+        position = ev.data.get("position")
+        if position is None:
+            return None
+        return {
+            "event": "frontdesk_queue_position",
+            "position": str(int(position)),
+            "ewt": str(int(ev.data.get("ewt_seconds") or 0)),
+            "timestamp": ts(ev.at),
+        }
+    return None
+
+
 def history_event(chat: Chat, ev: Event, receipts: bool) -> dict[str, Any] | None:
     """The history entry for ``ev`` (§4.5): stored server events and the customer's H events."""
     if ev.kind in ("typing", "signaling"):
