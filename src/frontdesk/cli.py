@@ -138,6 +138,62 @@ def rotate_token_key(
     raise typer.Exit(asyncio.run(run()))
 
 
+@app.command("import-crm")
+def import_crm(
+    record_type: Annotated[str, typer.Argument(metavar="TYPE", help="contacts, leads, accounts, ...")],
+    file: Annotated[str, typer.Argument(metavar="FILE.csv", help="CSV file; header = field names")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="tenant id (default: the default tenant)")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Load CRM records from a CSV file: all rows or none; every bad row is reported."""
+    from frontdesk.config import Config
+    from frontdesk.crm.cli import run_import
+
+    cfg = _load(config)
+    assert isinstance(cfg, Config)
+    raise typer.Exit(asyncio.run(run_import(cfg, record_type, file, tenant, typer.echo)))
+
+
+@app.command("export")
+def export_transcripts(
+    since: Annotated[str, typer.Option("--since", help="RFC 3339 time or YYYY-MM-DD (inclusive)")],
+    until: Annotated[str, typer.Option("--until", help="RFC 3339 time or YYYY-MM-DD (exclusive)")],
+    out: Annotated[Path, typer.Option("--out", help="output directory")],
+    config: ConfigOpt = None,
+) -> None:
+    """Export every chat created in a time range as JSON and HTML transcripts."""
+    from frontdesk.config import Config
+    from frontdesk.domain.clock import parse_rfc3339
+    from frontdesk.engine.engine import Engine
+    from frontdesk.ops.export import export
+
+    def when(text: str, name: str) -> float:
+        try:
+            return parse_rfc3339(text if "T" in text else text + "T00:00:00Z")
+        except ValueError:
+            typer.echo(f"error: {name} must be an RFC 3339 time or a date, got {text!r}", err=True)
+            raise typer.Exit(2) from None
+
+    start, end = when(since, "--since"), when(until, "--until")
+    cfg = _load(config)
+    assert isinstance(cfg, Config)
+
+    async def run() -> tuple[int, int]:
+        engine = Engine(cfg)
+        await engine.store.start()
+        try:
+            total = await engine.store.count_chats_between(start, end)
+            with typer.progressbar(length=total, label="Exporting chats", file=sys.stderr) as bar:
+                return await export(engine, start, end, out, bar.update)
+        finally:
+            await engine.store.close()
+
+    written, total = asyncio.run(run())
+    typer.echo(f"exported {written} of {total} chats to {out}")
+
+
 def _register_plugins() -> None:
     from frontdesk.agentsim.command import register
 

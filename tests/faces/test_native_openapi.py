@@ -40,7 +40,7 @@ def served(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
             for method in route.methods or {"GET"}:
                 if method != "HEAD":
                     out.add((method.lower(), _norm(prefix + route.path)))
-    return {(m, p) for m, p in out if p.startswith("/api/")}
+    return {(m, p) for m, p in out if p.startswith(("/api/", "/admin/api/"))}
 
 
 def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:

@@ -53,7 +53,10 @@ def test_example_session(server: Any) -> None:
     customer.say("Hello, my printer is broken")
     offer = ws_a.expect("offer", timeout=3)["offer"]
     assert offer["chat_id"] == chat_id and offer["reason"] == "queue" and offer["queue"] == "support"
-    assert offer["chat"]["me"]["status"] == "offered" and offer["crm"] is None
+    assert offer["chat"]["me"]["status"] == "offered"
+    crm = offer["crm"]  # native.md 9.2: the chat's activity exists from the first offer
+    assert crm["activity_id"] and crm["screen_pop"]["record_type"] in ("Activity", "Contact")
+    assert crm["screen_pop"]["url"].startswith("/OnDemand/user/CTICommand?Command=ScreenPop")
     if offer["preview"]:
         assert offer["preview"][-1]["text"] == "Hello, my printer is broken"
     detail = alice.accept(offer["offer_id"])

@@ -105,6 +105,7 @@ def test_accept_message_end_wrapup_sequence(h: Harness) -> None:
         "status",
         "message",
         "status",
+        "crm_linked",
         "party_joined",
         "status",
         "message",
@@ -187,6 +188,7 @@ def test_state_survives_restart(tmp_path: Path) -> None:
             "status",
             "message",
             "status",
+            "crm_linked",
         ]
         _, created = h2.run(h2.engine.customer_message(restored, "Hello", client_msg_id="1", dedupe_key="k1"))
         assert not created

@@ -331,6 +331,9 @@ def record_survey(
     tx.intent.surveys.append(record)
     if chat is not None:
         core.append(tx, chat, ev.SURVEY, {"result": survey_json(record)})
+        from frontdesk.engine import crm_hooks
+
+        crm_hooks.on_survey(core, tx, chat, record)  # a later survey adds its result (native.md §9.2)
     # Announced after the commit: a supervisor socket woken earlier would read a store without it.
     tx.after.append(lambda: core.notifier.publish(f"surveys:{tenant.id}", record.id))
     return record

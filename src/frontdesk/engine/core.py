@@ -73,6 +73,9 @@ class Core:
         self._route_pending: set[str] = set()
         self._route_running: set[str] = set()
         self.router: Callable[[str], Awaitable[None]] | None = None
+        # Called with each transaction before it is written, to add rows that must commit with it
+        # (the webhook outbox, engine/webhooks.py).
+        self.commit_hooks: list[Callable[[Tx], None]] = []
         # Derived indexes of chat state, kept by ``track``: waiting chats per queue in routing order,
         # connected chats per queue, and the queues whose waiting positions shifted.
         self.waiting: dict[QueueKey, list[tuple[SortKey, str]]] = {}
@@ -226,6 +229,8 @@ class Core:
         """Write the intent; after commit make its events visible and wake everyone concerned."""
         if not tx.intent:
             return
+        for hook in self.commit_hooks:
+            hook(tx)
         await self.store.write(tx.intent)
         for fn in tx.after:
             fn()

@@ -5,28 +5,49 @@ Faces call only this class (plus the read-only domain objects it returns).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from frontdesk.bus.memory import MemoryBus
 from frontdesk.bus.protocol import Bus
 from frontdesk.config import Config, EntryPointConfig
+from frontdesk.crm.service import CrmService
 from frontdesk.domain import errors
 from frontdesk.domain.events import Event
 from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, Offer, SurveyRecord
-from frontdesk.engine import agents, availability, chats, conversation, lifecycle, routing, timeouts
+from frontdesk.engine import (
+    agents,
+    availability,
+    chats,
+    conversation,
+    crm_hooks,
+    lifecycle,
+    retention,
+    routing,
+    timeouts,
+)
 from frontdesk.engine.auth import Auth, Principal
 from frontdesk.engine.core import Core, Finished, Tx
 from frontdesk.engine.files import FileService
-from frontdesk.engine.notifier import Notifier, Waiter, chat_topic
+from frontdesk.engine.notifier import Notifier, Waiter, chat_topic, tenant_topic
 from frontdesk.engine.tenants import Registry, Tenant
+from frontdesk.engine.webhooks import WebhookOutbox
 from frontdesk.store.protocol import Store
 from frontdesk.store.sqlite import SqliteStore
 
 log = logging.getLogger("frontdesk.engine")
+
+
+def bind_log_context(**ids: str) -> None:
+    """Tenant, chat and agent ids join every log line of the current request (structlog contextvars)."""
+    structlog.contextvars.bind_contextvars(**ids)
 
 
 def build_store(config: Config) -> Store:
@@ -59,12 +80,19 @@ class Engine:
         self.started_at = time.time()
         self._startup_hooks: list[Callable[[], Awaitable[None]]] = []
         self._kv_claims: set[tuple[str, str]] = set()
+        self.crm = CrmService(self.store, self.registry)  # CRM records (native.md §9)
+        crm_hooks.attach(self.core, self.crm)
+        self.webhooks = WebhookOutbox(self.core)
+        self.core.commit_hooks.append(self.webhooks.enqueue)
+        # Services composed around the engine by the app (frontdesk.ops), by name.
+        self.extensions: dict[str, Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         await self.bus.start()
         await self.store.start()
         await self._recover()
+        await self.crm.start()
         await self.auth.start()
         for tenant_id in self.registry.tenants:
             self.core.request_route(tenant_id)
@@ -149,6 +177,47 @@ class Engine:
         core = self.core
         core.timers.set(f"wrap:{chat_id}:{login}", due, lambda: timeouts.wrapup_timeout(core, chat_id, login))
 
+    # -- configuration, routing switch, data removal (operations) -----------------------------
+    def apply_config(self, config: Config) -> None:
+        """Switch to a new applied configuration; live chats, agents and timers stay as they are.
+
+        A tenant's run-time routing switch survives unless the file's ``routing.paused`` changed."""
+        old = {t.id: (t.paused, t.config.routing.paused) for t in self.registry.tenants.values()}
+        self.registry.apply(config)
+        self.config = config
+        for tenant in self.registry.tenants.values():
+            if tenant.id in old and tenant.config.routing.paused == old[tenant.id][1]:
+                tenant.paused = old[tenant.id][0]
+            self.core.request_route(tenant.id)
+
+    def set_routing_paused(self, tenant: Tenant, paused: bool) -> None:
+        tenant.paused = paused
+        self.core.request_route(tenant.id)
+        self.notifier.publish(tenant_topic(tenant.id), "")
+
+    async def purge_retention(self, now: float | None = None) -> retention.PurgeResult:
+        return await retention.apply_retention(self.core, self.files, now)
+
+    async def delete_customer(self, tenant: Tenant, email: str) -> retention.PurgeResult:
+        return await retention.delete_customer(self.core, self.files, tenant.id, email)
+
+    async def check_ready(self, timeout: float = 2.0) -> None:
+        """Raise when the store or the bus does not answer (``/readyz``)."""
+        await asyncio.wait_for(self.store.ping(), timeout)
+        got = asyncio.get_running_loop().create_future()
+        topic = f"readyz:{uuid.uuid4()}"
+
+        def heard(_: str) -> None:
+            if not got.done():
+                got.set_result(None)
+
+        unsubscribe = self.bus.subscribe(topic, heard)
+        try:
+            self.bus.publish(topic, "ping")
+            await asyncio.wait_for(got, timeout)
+        finally:
+            unsubscribe()
+
     # -- tenants -----------------------------------------------------------------------------
     def tenant(self, tenant_id: str) -> Tenant | None:
         return self.registry.tenant(tenant_id)
@@ -167,9 +236,11 @@ class Engine:
         subject: str | None = None,
         identity: str | None = None,
     ) -> tuple[Chat, bool]:
-        return await chats.create(
+        chat, created = await chats.create(
             self.core, tenant, ep, customer=customer, pre_chat=pre_chat, subject=subject, identity=identity
         )
+        bind_log_context(tenant=tenant.id, chat=chat.id)
+        return chat, created
 
     def live_chat(self, tenant_id: str, identity: str) -> Chat | None:
         return chats.live_chat_of(self.core, tenant_id, identity)
@@ -184,6 +255,8 @@ class Engine:
                 await self._hydrate(chat)
                 self.core.chats.setdefault(chat.id, chat)
                 chat = self.core.chats[chat.id]
+        if chat is not None:
+            bind_log_context(tenant=chat.tenant_id, chat=chat.id)
         return chat
 
     async def customer_message(
@@ -354,7 +427,9 @@ class Engine:
 
     # -- agents ------------------------------------------------------------------------------
     def verify_token(self, token: str) -> Principal:
-        return self.auth.verify(token)
+        principal = self.auth.verify(token)
+        bind_log_context(tenant=principal.tenant_id, agent=principal.login)
+        return principal
 
     def agent_state(self, tenant_id: str, login: str) -> AgentRuntime:
         return self.core.agent(tenant_id, login)

@@ -281,6 +281,9 @@ def complete_wrapup(
     party = next((p for p in chat.participants if p.id == w.party_id), None)
     by = party.ref() if party else None
     core.append(tx, chat, ev.WRAPUP, {"disposition": disposition, "notes": notes, "auto": auto}, by)
+    from frontdesk.engine import crm_hooks
+
+    crm_hooks.on_wrapup(core, tx, chat, login, party.role if party else None, disposition, notes)
     core.timers.cancel(f"wrap:{chat.id}:{login}")
     agent = core.agent(chat.tenant_id, login)
     if chat.id in agent.wrapups:

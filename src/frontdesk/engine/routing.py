@@ -94,8 +94,10 @@ def make_offer(
         lifecycle.status(core, tx, chat, "offered")
     else:
         tx.intent.save_chat(chat)
+    from frontdesk.engine import crm_hooks, timeouts
+
+    crm_hooks.on_offer(core, tx, tenant, chat, user.login)  # the chat's CRM activity (native.md §9.2)
     core.notify_agent(tx, agent, "offer", {"offer_id": offer.id, "chat_id": chat.id})
-    from frontdesk.engine import timeouts
 
     core.timers.set(f"rona:{offer.id}", offer.expires_at, lambda: timeouts.rona(core, offer.id))
     return offer

@@ -21,7 +21,14 @@ from frontdesk.soap.envelope import (
 from frontdesk.soap.faults import SOAP11_NS, SoapFault, fault_envelope, xml_escape
 from frontdesk.soap.http import read_body
 from frontdesk.soap.policy import FaultRenderer, Limits, SoapPolicy
-from frontdesk.soap.wsse import Credential, KeyValue, UsernameToken, read_username_token, verify_token
+from frontdesk.soap.wsse import (
+    Credential,
+    KeyValue,
+    UsernameToken,
+    read_username_token,
+    read_username_token_strict,
+    verify_token,
+)
 
 __all__ = [
     "SOAP11_NS",
@@ -43,6 +50,7 @@ __all__ = [
     "parse_envelope",
     "read_body",
     "read_username_token",
+    "read_username_token_strict",
     "text_of",
     "verify_token",
     "xml_escape",

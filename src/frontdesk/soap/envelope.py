@@ -106,6 +106,14 @@ def _check_limits(root: Element, limits: Limits) -> None:
         count += 1
         if depth > limits.max_depth or count > limits.max_elements or len(el.attrib) > limits.max_attributes:
             raise SoapFault("TOO_COMPLEX")
+        if limits.max_text is not None:
+            n = limits.max_text
+            if (
+                len(el.text or "") > n
+                or len(el.tail or "") > n
+                or any(len(v) > n for v in el.attrib.values())
+            ):
+                raise SoapFault("TOO_COMPLEX")
         for c in el:
             if isinstance(c.tag, str):
                 stack.append((c, depth + 1))
@@ -159,6 +167,8 @@ _TRUE = ("1", "true")
 
 def check_must_understand(env: Envelope, policy: SoapPolicy) -> None:
     """Fault on a header block the face does not process but the sender says it must."""
+    if not policy.enforce_must_understand:
+        return
     for block in env.headers:
         if local_name(block) in policy.understood_headers:
             continue

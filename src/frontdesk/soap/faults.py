@@ -42,12 +42,15 @@ def fault_envelope(
     faultstring: str,
     detail: str | None = None,
     declare_wsse: bool = False,
+    declaration: bool = True,
 ) -> bytes:
-    """A SOAP 1.1 fault without a Header; ``detail`` is the already rendered detail child."""
+    """A SOAP 1.1 fault without a Header; ``detail`` is the already rendered detail child.
+
+    ``declaration`` False leaves out the XML declaration (CRM On Demand faults, crmod-cti.md §2.4)."""
     p = env_prefix
     wsse = f' xmlns:wsse="{WSSE_NS}"' if declare_wsse else ""
     parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0" encoding="UTF-8"?>' if declaration else "",
         f'<{p}:Envelope xmlns:{p}="{SOAP11_NS}"><{p}:Body><{p}:Fault{wsse}>',
         f"<faultcode>{faultcode}</faultcode><faultstring>{xml_escape(faultstring)}</faultstring>",
     ]

@@ -19,6 +19,8 @@ class Limits:
     max_depth: int = 32
     max_elements: int = 10_000
     max_attributes: int = 64
+    # Longest text node or attribute value in characters; None: only lxml's own limits.
+    max_text: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +36,6 @@ class SoapPolicy:
     # True: authenticate before the operation is looked up (an unknown operation then needs
     # credentials too); False: dispatch first, as the RightNow processing order says.
     auth_before_dispatch: bool = False
+    # False: header blocks other than Security are ignored even with mustUnderstand="1"
+    # (CRM On Demand, crmod-cti.md §2.3).
+    enforce_must_understand: bool = True

@@ -15,6 +15,43 @@ from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, SurveyRecord
 
 
 @dataclass(slots=True)
+class OutboxRow:
+    """One webhook delivery: written with the events that cause it, updated by the delivery worker."""
+
+    id: str
+    tenant_id: str
+    webhook_id: str
+    event: str
+    payload: str  # the JSON body, exactly as it is signed and sent
+    created_at: float
+    chat_id: str | None = None
+    attempts: int = 0
+    next_at: float = 0.0
+    status: str = "pending"  # pending | delivered | failed
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: float | None = None
+
+
+@dataclass(slots=True)
+class DeliveryAttempt:
+    delivery_id: str
+    attempt: int
+    at: float
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(slots=True)
+class Purge:
+    """Chats (with their events, files and surveys) and single files to delete in one transaction."""
+
+    chat_ids: list[str] = field(default_factory=list)
+    file_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class WriteIntent:
     chats: list[Chat] = field(default_factory=list)
     events: list[tuple[str, Event, str | None]] = field(default_factory=list)
@@ -24,6 +61,14 @@ class WriteIntent:
     kv_delete: list[tuple[str, str]] = field(default_factory=list)
     files: list[FileRecord] = field(default_factory=list)
     surveys: list[SurveyRecord] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+    purges: list[Purge] = field(default_factory=list)
+    # CRM records (spec/crmod-cti.md §7): tenants to empty first, then (tenant, row id, collection,
+    # JSON) rows to upsert and (tenant, row id) rows to delete.
+    crm_clear: list[str] = field(default_factory=list)
+    crm_put: list[tuple[str, str, str, str]] = field(default_factory=list)
+    crm_delete: list[tuple[str, str]] = field(default_factory=list)
 
     def save_chat(self, chat: Chat) -> WriteIntent:
         if not any(c is chat for c in self.chats):
@@ -49,6 +94,12 @@ class WriteIntent:
             or self.kv_delete
             or self.files
             or self.surveys
+            or self.outbox
+            or self.attempts
+            or self.purges
+            or self.crm_clear
+            or self.crm_put
+            or self.crm_delete
         )
 
 
@@ -80,4 +131,33 @@ class Store(Protocol):
 
     async def list_surveys(self, tenant_id: str, since: float, until: float) -> list[SurveyRecord]: ...
 
+    async def crm_rows(self, tenant_id: str) -> list[tuple[str, str, str]]:
+        """Every CRM row of the tenant as (row id, collection, JSON)."""
+
     async def stats(self) -> dict[str, Any]: ...
+
+    # -- operations (webhook outbox, retention, customer data, export) --------------------------
+    async def outbox_due(self, now: float, limit: int) -> list[OutboxRow]: ...
+
+    async def outbox_list(
+        self, tenant_id: str, webhook_id: str | None, limit: int, offset: int
+    ) -> tuple[list[OutboxRow], int]: ...
+
+    async def outbox_get(self, delivery_id: str) -> OutboxRow | None: ...
+
+    async def delivery_attempts(self, delivery_id: str) -> list[DeliveryAttempt]: ...
+
+    async def ended_chats_before(self, tenant_id: str, before: float, limit: int) -> list[str]: ...
+
+    async def files_before(self, tenant_id: str, before: float, limit: int) -> list[FileRecord]: ...
+
+    async def chat_files(self, chat_ids: list[str]) -> list[FileRecord]: ...
+
+    async def customer_chats(self, tenant_id: str, email: str) -> list[str]: ...
+
+    async def chats_between(self, since: float, until: float, after_id: str, limit: int) -> list[Chat]: ...
+
+    async def count_chats_between(self, since: float, until: float) -> int: ...
+
+    async def ping(self) -> None:
+        """Raise when the store cannot answer a trivial read (readiness)."""

@@ -32,6 +32,8 @@ chats = Table(
     UniqueConstraint("tenant_id", "number", name="uq_chats_tenant_number"),
     Index("ix_chats_state", "state"),
     Index("ix_chats_identity", "tenant_id", "identity"),
+    Index("ix_chats_tenant_ended", "tenant_id", "ended_at"),
+    Index("ix_chats_created", "created_at"),
 )
 
 events = Table(
@@ -100,4 +102,47 @@ surveys = Table(
     Column("submitted_at", Float, nullable=False),
     Column("data", Text, nullable=False),
     Index("ix_surveys_tenant_time", "tenant_id", "submitted_at"),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("webhook_id", String(64), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("chat_id", String(36), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", Float, nullable=True),
+    Index("ix_outbox_due", "status", "next_at"),
+    Index("ix_outbox_tenant_hook", "tenant_id", "webhook_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", String(36), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    PrimaryKeyConstraint("delivery_id", "attempt", name="pk_webhook_attempts"),
+)
+
+crm_records = Table(
+    "crm_records",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("id", String(120), nullable=False),
+    Column("collection", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id", name="pk_crm_records"),
+    Index("ix_crm_records_collection", "tenant_id", "collection"),
 )

@@ -13,13 +13,14 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from frontdesk.domain.events import Event
 from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, SurveyRecord
 from frontdesk.store import codec, migrate
-from frontdesk.store.protocol import WriteIntent
+from frontdesk.store.protocol import DeliveryAttempt, OutboxRow, Purge, WriteIntent
 
 _SQL_CHAT = (
     "INSERT INTO chats (id, tenant_id, number, state, identity, created_at, ended_at, last_seq, snapshot) "
@@ -46,6 +47,56 @@ _SQL_FILE = (
     "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET chat_id=excluded.chat_id"
 )
 _SQL_SURVEY = "INSERT INTO surveys (id, tenant_id, chat_id, submitted_at, data) VALUES (?,?,?,?,?)"
+_SQL_CRM_PUT = (
+    "INSERT INTO crm_records (tenant_id, id, collection, data) VALUES (?,?,?,?) "
+    "ON CONFLICT(tenant_id, id) DO UPDATE SET collection=excluded.collection, data=excluded.data"
+)
+_OUTBOX_COLS = (
+    "id, tenant_id, webhook_id, event, payload, created_at, chat_id, attempts, next_at, status, "
+    "last_status, last_error, delivered_at"
+)
+_SQL_OUTBOX = (
+    f"INSERT INTO webhook_outbox ({_OUTBOX_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT(id) DO UPDATE SET attempts=excluded.attempts, next_at=excluded.next_at, "
+    "status=excluded.status, last_status=excluded.last_status, last_error=excluded.last_error, "
+    "delivered_at=excluded.delivered_at"
+)
+_SQL_ATTEMPT = (
+    "INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) "
+    "VALUES (?,?,?,?,?,?)"
+)
+
+
+def _outbox_row(r: OutboxRow) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.tenant_id,
+        r.webhook_id,
+        r.event,
+        r.payload,
+        r.created_at,
+        r.chat_id,
+        r.attempts,
+        r.next_at,
+        r.status,
+        r.last_status,
+        r.last_error,
+        r.delivered_at,
+    )
+
+
+def _purge(cur: sqlite3.Cursor, purge: Purge) -> None:
+    for chat_id in purge.chat_ids:
+        cur.execute(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN "
+            "(SELECT id FROM webhook_outbox WHERE chat_id=?)",
+            (chat_id,),
+        )
+        for table in ("events", "files", "surveys", "webhook_outbox"):
+            cur.execute(f"DELETE FROM {table} WHERE chat_id=?", (chat_id,))
+        cur.execute("DELETE FROM chats WHERE id=?", (chat_id,))
+    for file_id in purge.file_ids:
+        cur.execute("DELETE FROM files WHERE id=?", (file_id,))
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -90,6 +141,24 @@ def _apply(cur: sqlite3.Cursor, intent: WriteIntent) -> None:
         )
     for s in intent.surveys:
         cur.execute(_SQL_SURVEY, (s.id, s.tenant_id, s.chat_id, s.submitted_at, codec.encode(s)))
+    for tenant_id in intent.crm_clear:
+        cur.execute("DELETE FROM crm_records WHERE tenant_id=?", (tenant_id,))
+    if intent.crm_delete:
+        cur.executemany("DELETE FROM crm_records WHERE tenant_id=? AND id=?", intent.crm_delete)
+    if intent.crm_put:
+        cur.executemany(_SQL_CRM_PUT, intent.crm_put)
+    if intent.outbox:
+        cur.executemany(_SQL_OUTBOX, [_outbox_row(r) for r in intent.outbox])
+    if intent.attempts:
+        cur.executemany(
+            _SQL_ATTEMPT,
+            [
+                (a.delivery_id, a.attempt, a.at, a.status_code, a.error, a.duration_ms)
+                for a in intent.attempts
+            ],
+        )
+    for purge in intent.purges:
+        _purge(cur, purge)
 
 
 class SqliteStore:
@@ -107,6 +176,8 @@ class SqliteStore:
         self.commits = 0
         self.intents = 0
         self.commit_seconds = 0.0
+        # Called from the writer thread after each group commit with (seconds, intents in the batch).
+        self.on_commit: Callable[[float, int], None] | None = None
 
     @property
     def url(self) -> str:
@@ -181,9 +252,12 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.rollback()
                 results = [(fut, exc) for _, fut in batch]
-            self.commit_seconds += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.commit_seconds += elapsed
             self.commits += 1
             self.intents += len(batch)
+            if self.on_commit is not None:
+                self.on_commit(elapsed, len(batch))
             assert self._loop is not None
             self._loop.call_soon_threadsafe(_resolve, results)
         conn.close()
@@ -260,6 +334,99 @@ class SqliteStore:
             (tenant_id, since, until),
         )
         return [codec.survey_from_row(r[0]) for r in rows]
+
+    # -- operations ----------------------------------------------------------------------------
+    async def outbox_due(self, now: float, limit: int) -> list[OutboxRow]:
+        rows = await self._query(
+            f"SELECT {_OUTBOX_COLS} FROM webhook_outbox WHERE status='pending' AND next_at<=? "
+            "ORDER BY next_at, created_at LIMIT ?",
+            (now, limit),
+        )
+        return [OutboxRow(*r) for r in rows]
+
+    async def outbox_list(
+        self, tenant_id: str, webhook_id: str | None, limit: int, offset: int
+    ) -> tuple[list[OutboxRow], int]:
+        where = "tenant_id=?" + (" AND webhook_id=?" if webhook_id is not None else "")
+        params: tuple[Any, ...] = (tenant_id, webhook_id) if webhook_id is not None else (tenant_id,)
+        total = (await self._query(f"SELECT COUNT(*) FROM webhook_outbox WHERE {where}", params))[0][0]
+        rows = await self._query(
+            f"SELECT {_OUTBOX_COLS} FROM webhook_outbox WHERE {where} "
+            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [OutboxRow(*r) for r in rows], int(total)
+
+    async def outbox_get(self, delivery_id: str) -> OutboxRow | None:
+        rows = await self._query(f"SELECT {_OUTBOX_COLS} FROM webhook_outbox WHERE id=?", (delivery_id,))
+        return OutboxRow(*rows[0]) if rows else None
+
+    async def delivery_attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
+        rows = await self._query(
+            "SELECT delivery_id, attempt, at, status_code, error, duration_ms FROM webhook_attempts "
+            "WHERE delivery_id=? ORDER BY attempt",
+            (delivery_id,),
+        )
+        return [DeliveryAttempt(*r) for r in rows]
+
+    async def ended_chats_before(self, tenant_id: str, before: float, limit: int) -> list[str]:
+        rows = await self._query(
+            "SELECT id FROM chats WHERE tenant_id=? AND state='ended' AND ended_at<? "
+            "ORDER BY ended_at LIMIT ?",
+            (tenant_id, before, limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    async def files_before(self, tenant_id: str, before: float, limit: int) -> list[FileRecord]:
+        rows = await self._query(
+            "SELECT id, tenant_id, owner, chat_id, name, content_type, size, created_at, path "
+            "FROM files WHERE tenant_id=? AND created_at<? ORDER BY created_at LIMIT ?",
+            (tenant_id, before, limit),
+        )
+        return [codec.file_from_row(r) for r in rows]
+
+    async def chat_files(self, chat_ids: list[str]) -> list[FileRecord]:
+        out: list[FileRecord] = []
+        for chat_id in chat_ids:
+            rows = await self._query(
+                "SELECT id, tenant_id, owner, chat_id, name, content_type, size, created_at, path "
+                "FROM files WHERE chat_id=?",
+                (chat_id,),
+            )
+            out += [codec.file_from_row(r) for r in rows]
+        return out
+
+    async def customer_chats(self, tenant_id: str, email: str) -> list[str]:
+        rows = await self._query(
+            "SELECT id FROM chats WHERE tenant_id=? "
+            "AND lower(json_extract(snapshot, '$.customer.email'))=lower(?) ORDER BY created_at",
+            (tenant_id, email),
+        )
+        return [str(r[0]) for r in rows]
+
+    async def chats_between(self, since: float, until: float, after_id: str, limit: int) -> list[Chat]:
+        rows = await self._query(
+            "SELECT snapshot FROM chats WHERE created_at>=? AND created_at<? AND id>? ORDER BY id LIMIT ?",
+            (since, until, after_id, limit),
+        )
+        return [codec.chat_from_snapshot(r[0]) for r in rows]
+
+    async def count_chats_between(self, since: float, until: float) -> int:
+        rows = await self._query(
+            "SELECT COUNT(*) FROM chats WHERE created_at>=? AND created_at<?", (since, until)
+        )
+        return int(rows[0][0])
+
+    async def ping(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("the writer is not running")
+        await self._query("SELECT 1")
+
+    async def crm_rows(self, tenant_id: str) -> list[tuple[str, str, str]]:
+        rows = await self._query(
+            "SELECT id, collection, data FROM crm_records WHERE tenant_id=?", (tenant_id,)
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     async def stats(self) -> dict[str, Any]:
         return {

@@ -39,7 +39,7 @@ def sid_from(body: bytes, content_type: str, query: dict[str, str] | None = None
     if "json" in ct or text.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
             return None
         value = data.get("sid") if isinstance(data, dict) else None
         return value.strip() if isinstance(value, str) else None

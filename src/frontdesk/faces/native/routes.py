@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from frontdesk.engine.engine import Engine
-from frontdesk.faces.native import account, agent, chats, content, openapi, supervisor
+from frontdesk.faces.native import account, admin, agent, chats, content, crm, openapi, supervisor
 from frontdesk.faces.native.http import Ctx, endpoint, json_response
 from frontdesk.faces.native.table import RouteTable
 from frontdesk.faces.native.ws_agent import AgentSockets
@@ -28,6 +28,8 @@ def build_table(engine: Engine) -> RouteTable:
     chats.register(table, ctx)
     content.register(table, ctx)
     supervisor.register(table, ctx)
+    admin.register(table, ctx)
+    crm.register(table, ctx)
     table.websocket(
         "/api/v1/ws",
         AgentSockets(ctx),

@@ -253,7 +253,7 @@ def detail(tenant: Tenant, chat: model.Chat, login: str) -> s.ChatDetail:
         **_summary_fields(chat, login),
         pre_chat=dict(chat.pre_chat),
         participants=[customer_party(chat), *(party(p) for p in chat.participants if p.kind != "customer")],
-        crm=None,
+        crm=crm_info(chat),
         capabilities=capabilities(tenant, chat),
         surveys=surveys,
         wrapups=wrapups,
@@ -285,5 +285,15 @@ def offer(chat: model.Chat, o: model.Offer) -> s.Offer:
         chat=summary(chat, o.login),
         pre_chat=dict(chat.pre_chat),
         preview=preview(chat),
-        crm=None,
+        crm=crm_info(chat),
     )
+
+
+def crm_info(chat: model.Chat) -> dict[str, Any] | None:
+    """The chat's CRM activity as its latest ``crm_linked`` event carries it (native.md §9.2)."""
+    for e in reversed(chat.events):
+        if e.kind == "crm_linked" and isinstance(e.data.get("crm"), dict):
+            return dict(e.data["crm"])
+    from frontdesk.engine.crm_hooks import pending_info
+
+    return pending_info(chat.id)

@@ -40,6 +40,8 @@ async def read_json(request: Request) -> Any:
         return _decode(body)
     except msgspec.DecodeError as exc:
         raise bad_json(str(exc)) from None
+    except RecursionError:  # msgspec's decoder recurses once per level of nesting
+        raise bad_json("JSON is nested too deeply") from None
 
 
 def scalar(value: Any) -> str | None:

@@ -1,0 +1,183 @@
+"""One ASGI middleware in front of every face: logging context, the general rate limit, a body-size
+safety net, and HTTP metrics by face and status.
+
+Each face enforces its own body limits (its spec fixes them); the safety net here only stops bodies
+larger than anything any face accepts, before a face reads them. A refused request gets HTTP 429
+with ``Retry-After`` and the face's usual error body (ARCHITECTURE.md 10.9).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from frontdesk.domain import errors
+from frontdesk.ops.limits import RateLimiter
+from frontdesk.ops.metrics import Metrics, in_http_request
+
+log = logging.getLogger("frontdesk.http")
+
+_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("/api/", "native"),
+    ("/admin/api/crm", "crmod"),
+    ("/clientweb/", "servicepattern"),
+    ("/cgi-bin/", "rightnow"),
+    ("/services/soap/", "rightnow"),
+    ("/engagement/", "fusion"),
+    ("/crmRestApi/", "fusion"),
+    ("/serviceApi/", "fusion"),
+    ("/egain/", "ece"),
+    ("/system/egain/", "ece"),
+    ("/Services/Integration", "crmod"),
+    ("/OnDemand/", "crmod"),
+    ("/console", "web"),
+    ("/wallboard", "web"),
+    ("/demo", "web"),
+    ("/web/", "web"),
+    ("/metrics", "ops"),
+    ("/healthz", "ops"),
+    ("/readyz", "ops"),
+)
+
+
+def face_of(path: str) -> str:
+    for prefix, face in _PREFIXES:
+        if path.startswith(prefix):
+            return face
+    return "other"
+
+
+def too_many(face: str, path: str, retry_after: int) -> Response:
+    """The face's own error body with status 429 and ``Retry-After``."""
+    headers = {"Retry-After": str(retry_after)}
+    if face in ("native", "crmod") and path.startswith(("/api/", "/admin/api/")):
+        from frontdesk.faces.native.http import problem
+
+        exc = errors.RateLimited("Too many requests; retry later.")
+        exc.retry_after = retry_after  # type: ignore[attr-defined]
+        return problem(exc, path)
+    if face == "servicepattern":
+        from frontdesk.faces.servicepattern.errors import SpError
+        from frontdesk.faces.servicepattern.http import error_reply
+
+        return error_reply(SpError("5500", 429, "Too many requests", headers))
+    if face == "rightnow":
+        from frontdesk.faces.rightnow.faults import render
+        from frontdesk.soap.faults import SoapFault
+
+        _, body = render(SoapFault("SERVER_BUSY", status=429), None)
+        return Response(body, 429, headers, "text/xml; charset=utf-8")
+    if face == "fusion":
+        from frontdesk.faces.fusion import http as fusion
+
+        if path.startswith("/engagement/"):
+            return fusion.consumer_reply(
+                fusion.ConsumerError(429, "TOO_MANY_REQUESTS", "Too many requests", headers)
+            )
+        return fusion.adf_reply(fusion.AdfError(429, "TOO_MANY_REQUESTS", "Too many requests", headers))
+    if face == "ece":
+        return Response(b"", 429, headers)
+    return PlainTextResponse("Too Many Requests", 429, headers)
+
+
+def too_large(face: str, path: str) -> Response:
+    if face == "native":
+        from frontdesk.faces.native.http import problem
+
+        return problem(errors.PayloadTooLarge("The body is too large."), path)
+    return PlainTextResponse("Payload Too Large", 413)
+
+
+class OpsMiddleware:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, metrics: Metrics | None, body_cap: int) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.metrics = metrics
+        self.body_cap = body_cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        face = face_of(path)
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, face=face, path=path)
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        address = self.limiter.client_address(peer, headers.get("x-forwarded-for"))
+        wait = self.limiter.check(address, headers.get("authorization"))
+        if wait > 0:
+            if self.metrics is not None:
+                self.metrics.rate_limited.labels(face).inc()
+            retry = max(1, math.ceil(wait))
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1013})
+                return
+            log.info("rate limited %s on %s", address, face)
+            await self._answer(too_many(face, path, retry), scope, receive, send, face, time.perf_counter())
+            return
+        if kind == "websocket":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.body_cap:
+            await self._answer(too_large(face, path), scope, receive, send, face, started)
+            return
+        status = 500
+        seen = 0
+        over = False
+
+        async def capped_receive() -> Message:
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.body_cap:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        started_response = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                started_response = True
+            await send(message)
+
+        token = in_http_request.set(True)
+        try:
+            await self.app(scope, capped_receive, send_wrapper)
+            if over and not started_response:
+                await self._answer(too_large(face, path), scope, receive, send, face, started)
+                return
+        finally:
+            in_http_request.reset(token)
+            if not (over and not started_response):
+                self._observe(face, scope.get("method", "GET"), status, started)
+
+    async def _answer(
+        self, response: Response, scope: Scope, receive: Receive, send: Send, face: str, started: float
+    ) -> None:
+        await response(scope, receive, send)
+        self._observe(face, scope.get("method", "GET"), response.status_code, started)
+
+    def _observe(self, face: str, method: str, status: int, started: float) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.http_requests.labels(face, method, str(status)).inc()
+        self.metrics.http_seconds.labels(face).observe(time.perf_counter() - started)
+        if status >= 500:
+            log.warning("answered %d", status)
