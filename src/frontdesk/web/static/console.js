@@ -775,7 +775,7 @@ function showTyping(chat, ev) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Customer details beside the chat (the CRM screen-pop slot is intentionally absent)
+// Customer details beside the chat, with the CRM screen pop when the chat has an activity
 
 function labelOf(key) {
   const s = String(key).replace(/[_-]+/g, " ");
@@ -813,6 +813,22 @@ function renderInfo(chat) {
       ...Object.entries(c.external_ids || {}).map(([k, v]) => [labelOf(k), v]),
     ]),
   );
+  if (d.crm && d.crm.screen_pop) {
+    const pop = d.crm.screen_pop;
+    const links = d.crm.links || {};
+    box.append(
+      el("h3", { text: "CRM" }),
+      dlRows([
+        [pop.record_type, pop.name],
+        ["Record id", pop.record_id],
+        ["Activity", d.crm.activity_id],
+        ...Object.entries(links)
+          .filter(([, ref]) => ref)
+          .map(([k, ref]) => [labelOf(k), `${ref.name} (${ref.id})`]),
+      ]),
+      el("a", { class: "screen-pop", href: String(pop.url).startsWith("/") ? pop.url : null, target: "_blank", rel: "noopener", text: `Open ${pop.record_type} in CRM` }),
+    );
+  }
   const pre = d.pre_chat || {};
   const params = pre.parameters && typeof pre.parameters === "object" ? pre.parameters : {};
   const other = Object.entries(pre).filter(([k]) => k !== "parameters");
