@@ -97,7 +97,7 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
 def _json_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
         raise ApiError(400, "validation", None, "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "validation", None, "the body must be a JSON object")

@@ -96,6 +96,8 @@ def decode(raw: bytes, content_type: str | None, typ: type[T]) -> T:
         if content_type and "json" not in content_type.lower():
             raise errors.UnsupportedMediaType("The body must be JSON.") from None
         raise errors.InvalidRequest("The body is not valid JSON.", [("", "malformed JSON")]) from None
+    except RecursionError:  # msgspec recurses once per level of nesting of an untyped value
+        raise errors.InvalidRequest("The body is nested too deeply.", [("", "nested too deeply")]) from None
 
 
 async def read_body(request: Request, limit: int) -> bytes:
