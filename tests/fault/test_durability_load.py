@@ -1,10 +1,10 @@
-"""Durability under load: SIGKILL the server three times while 200 chats exchange messages; after
-each restart every acknowledged message is in its chat's log exactly once, on the agent side (the
-native event log) and on the customer side (ServicePattern history).
+"""Durability under load: SIGKILL the server three times while 50 (issue 3) and 200 (issue 10)
+chats exchange messages; after each restart every acknowledged message is in its chat's log exactly
+once, on the agent side (the native event log) and on the customer side (ServicePattern history).
 
-The approach of test_sigkill_durability.py, scaled to 200 chats: 40 agents with 5 chats each, one
-task per chat alternating a customer message and an agent reply, killed once at least 600 new
-messages were acknowledged in the round. Counts go to artifacts/hardening-counts.json.
+One agent per 5 chats, one task per chat alternating a customer message and an agent reply, killed
+once enough new messages were acknowledged in the round. The 200-chat counts go to
+artifacts/hardening-counts.json.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +25,25 @@ from tests_support import SP_AUTH, sp_url
 
 pytestmark = pytest.mark.slow
 
-AGENTS = [f"load{n}" for n in range(1, 41)]
-CHATS = 200
 PER_AGENT = 5
 KILLS = 3
 ACKS_BEFORE_KILL = 600
 COUNTS = Path(__file__).resolve().parents[2] / "artifacts" / "hardening-counts.json"
 
 
-def with_agents(cfg: dict[str, Any]) -> None:
-    template = next(u for u in cfg["tenants"][0]["users"] if u["login"] == "alice")
-    for login in AGENTS:
-        user = dict(template, login=login, max_chats=PER_AGENT)
-        user["profile"] = dict(template["profile"], display_name=login, screen_name=login)
-        cfg["tenants"][0]["users"].append(user)
+def agents_for(chats: int) -> list[str]:
+    return [f"load{n}" for n in range(1, chats // PER_AGENT + 1)]
+
+
+def with_agents(chats: int) -> Callable[[dict[str, Any]], None]:
+    def mutate(cfg: dict[str, Any]) -> None:
+        template = next(u for u in cfg["tenants"][0]["users"] if u["login"] == "alice")
+        for login in agents_for(chats):
+            user = dict(template, login=login, max_chats=PER_AGENT)
+            user["profile"] = dict(template["profile"], display_name=login, screen_name=login)
+            cfg["tenants"][0]["users"].append(user)
+
+    return mutate
 
 
 async def login(client: httpx.AsyncClient, name: str) -> dict[str, str]:
@@ -48,15 +54,18 @@ async def login(client: httpx.AsyncClient, name: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + r.json()["token"]}
 
 
-async def start_and_connect(base: str) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
-    """200 customer chats, each accepted by one agent.
+async def start_and_connect(
+    base: str, chats: int
+) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
+    """``chats`` customer chats, each accepted by one agent.
 
     Returns (chat -> customer auth, agent -> headers, chat -> agent).
     """
     async with httpx.AsyncClient(
         base_url=base, timeout=60, limits=httpx.Limits(max_connections=50)
     ) as client:
-        headers = dict(zip(AGENTS, await asyncio.gather(*(login(client, a) for a in AGENTS)), strict=True))
+        agents = agents_for(chats)
+        headers = dict(zip(agents, await asyncio.gather(*(login(client, a) for a in agents)), strict=True))
         for h in headers.values():
             (await client.put("/api/v1/agent/state", json={"state": "ready"}, headers=h)).raise_for_status()
         auths: dict[str, str] = {}
@@ -67,7 +76,7 @@ async def start_and_connect(base: str) -> tuple[dict[str, str], dict[str, dict[s
             r.raise_for_status()
             auths[r.json()["chat_id"]] = auth
 
-        await asyncio.gather(*(open_chat() for _ in range(CHATS)))
+        await asyncio.gather(*(open_chat() for _ in range(chats)))
         owner: dict[str, str] = {}
 
         async def take(name: str) -> None:
@@ -79,10 +88,10 @@ async def start_and_connect(base: str) -> tuple[dict[str, str], dict[str, dict[s
                     owner[offer["chat_id"]] = name
 
         deadline = time.monotonic() + 60
-        while len(owner) < CHATS and time.monotonic() < deadline:
-            await asyncio.gather(*(take(name) for name in AGENTS))
+        while len(owner) < chats and time.monotonic() < deadline:
+            await asyncio.gather(*(take(name) for name in agents))
             await asyncio.sleep(0.1)
-        assert len(owner) == CHATS, f"only {len(owner)} of {CHATS} chats were accepted"
+        assert len(owner) == chats, f"only {len(owner)} of {chats} chats were accepted"
         return auths, headers, owner
 
 
@@ -178,10 +187,12 @@ def record(counts: dict[str, int]) -> None:
     print(f"\n[counts] durability_load: {json.dumps(counts, sort_keys=True)}")
 
 
-def test_sigkill_three_times_under_load_of_200_chats(server_factory: Any) -> None:
-    srv = server_factory(with_agents, name="load")
+@pytest.mark.parametrize("chats", [50, 200])
+def test_sigkill_three_times_under_load(server_factory: Any, chats: int) -> None:
+    srv = server_factory(with_agents(chats), name=f"load{chats}")
     base = srv.base_url
-    auths, headers, owner = asyncio.run(start_and_connect(base))
+    auths, headers, owner = asyncio.run(start_and_connect(base, chats))
+    acks_before_kill = min(ACKS_BEFORE_KILL, 3 * chats)
     acked: Counter[str] = Counter()
     kills = 0
     checked = 0
@@ -190,14 +201,14 @@ def test_sigkill_three_times_under_load_of_200_chats(server_factory: Any) -> Non
         async def load(r: int = round_no) -> None:
             stop = asyncio.Event()
             before = len(acked)
-            limits = httpx.Limits(max_connections=CHATS)
+            limits = httpx.Limits(max_connections=chats)
             async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
                 tasks = [
                     asyncio.create_task(exchange(client, c, auths[c], headers[owner[c]], r, acked, stop))
                     for c in auths
                 ]
                 for _ in range(400):  # until the load is well under way (bounded: 40 s)
-                    if len(acked) - before >= ACKS_BEFORE_KILL:
+                    if len(acked) - before >= acks_before_kill:
                         break
                     await asyncio.sleep(0.1)
                 srv.kill()  # mid-load, no shutdown code runs
@@ -209,5 +220,7 @@ def test_sigkill_three_times_under_load_of_200_chats(server_factory: Any) -> Non
         srv.start()
         checked = asyncio.run(verify(base, auths, acked))
         assert checked == len(acked)
-    assert len(acked) > KILLS * 300, "the load did not get going before the kills"
-    record({"chats": CHATS, "kills_survived": kills, "messages_acknowledged": checked, "messages_lost": 0})
+    assert len(acked) > KILLS * acks_before_kill // 2, "the load did not get going before the kills"
+    if chats == 200:
+        counts = {"chats": chats, "kills_survived": kills, "messages_acknowledged": checked}
+        record({**counts, "messages_lost": 0})
