@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 
@@ -10,12 +11,30 @@ def now() -> float:
     return time.time()
 
 
+_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def rfc3339(ts: float | None) -> str | None:
-    """RFC 3339 UTC with milliseconds and ``Z`` (native.md 0.1)."""
+    """RFC 3339 UTC with milliseconds and ``Z`` (native.md 0.1).
+
+    Every event rendered to an agent carries one, so the formatted second is reused while it lasts.
+    """
     if ts is None:
         return None
-    dt = datetime.fromtimestamp(ts, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    # The same rounding as datetime.fromtimestamp: microseconds half-even, then truncated millis.
+    frac, whole_f = math.modf(ts)
+    micros = round(frac * 1e6)
+    whole = int(whole_f)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    elif micros < 0:
+        whole, micros = whole - 1, micros + 1_000_000
+    millis = micros // 1000
+    cached_second, prefix = _second[0]
+    if cached_second != whole:
+        prefix = datetime.fromtimestamp(whole, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _second[0] = (whole, prefix)
+    return f"{prefix}{millis:03d}Z"
 
 
 def parse_rfc3339(text: str) -> float:

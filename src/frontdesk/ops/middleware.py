@@ -8,6 +8,7 @@ with ``Retry-After`` and the face's usual error body (ARCHITECTURE.md 10.9).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -23,6 +24,9 @@ from frontdesk.ops.limits import RateLimiter
 from frontdesk.ops.metrics import Metrics, in_http_request
 
 log = logging.getLogger("frontdesk.http")
+# Request ids for log correlation: unique per process start, and cheaper than a uuid per request.
+_NODE = uuid.uuid4().hex[:8]
+_SEQUENCE = itertools.count(1)
 
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/", "native"),
@@ -110,7 +114,7 @@ class OpsMiddleware:
         path: str = scope.get("path", "")
         face = face_of(path)
         headers = Headers(scope=scope)
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request_id = headers.get("x-request-id") or f"{_NODE}-{next(_SEQUENCE):x}"
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, face=face, path=path)
         peer = scope["client"][0] if scope.get("client") else "unknown"
