@@ -419,27 +419,30 @@ class FrontdeskAgent:
 
 
 class FrontdeskTarget:
-    def __init__(self, base_url: str, agents: list[str], password: str) -> None:
-        self.base = base_url.rstrip("/")
+    def __init__(self, bases: list[str], agents: list[str], password: str) -> None:
+        self.bases = [b.rstrip("/") for b in bases]
         self._logins = agents
         self._password = password
         self.agents: list[FrontdeskAgent] = []
+        self._opened = 0
 
     async def start(self, http: aiohttp.ClientSession) -> None:
         sem = asyncio.Semaphore(2)  # argon2 logins are expensive; do not pile them up
 
-        async def one(login: str) -> None:
-            agent = FrontdeskAgent(http, self.base, login, self._password)
+        async def one(i: int, login: str) -> None:
+            agent = FrontdeskAgent(http, self.bases[i % len(self.bases)], login, self._password)
             async with sem:
                 await agent.start()
             self.agents.append(agent)
 
-        await asyncio.gather(*(one(login) for login in self._logins))
+        await asyncio.gather(*(one(i, login) for i, login in enumerate(self._logins)))
 
     async def open_chat(self, http: aiohttp.ClientSession) -> CustomerChat:
+        self._opened += 1
+        base = self.bases[self._opened % len(self.bases)]
         client_id = str(uuid.uuid4())
-        chat_id = await sp_create_chat(http, self.base, client_id)
-        chat = ServicePatternChat(http, self.base, chat_id, client_id)
+        chat_id = await sp_create_chat(http, base, client_id)
+        chat = ServicePatternChat(http, base, chat_id, client_id)
         await chat.wait_connected()
         return chat
 
@@ -539,6 +542,9 @@ class WorkerSpec:
     duration: float
     agents: list[str] = field(default_factory=list)
     password: str = "demo"
+    # Several nodes of one cluster: agents and customers are spread over them (agent i on node
+    # i mod n, chat j on node j+1 mod n, so a chat's two sides usually sit on different nodes).
+    node_urls: list[str] = field(default_factory=list)
 
 
 class SyncPoint(Protocol):
@@ -569,7 +575,7 @@ async def worker_main(spec: WorkerSpec, barrier: SyncPoint, out: ResultSink) -> 
     if spec.target == "baseline":
         target = BaselineTarget(spec.base_url)
     else:
-        fd_target = FrontdeskTarget(spec.base_url, spec.agents, spec.password)
+        fd_target = FrontdeskTarget(spec.node_urls or [spec.base_url], spec.agents, spec.password)
         target = fd_target
     async with new_session() as http:
         await target.start(http)

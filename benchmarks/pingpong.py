@@ -27,9 +27,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -94,7 +95,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-def frontdesk_config(path: Path, agents: int) -> None:
+def frontdesk_config(path: Path, agents: int, adjust: Callable[[dict[str, Any]], None] | None = None) -> None:
     """The benchmark's own configuration: the demo tenant plus `agents` agents bench1..benchN."""
     cfg: dict[str, Any] = yaml.safe_load(DEMO_YAML.read_text())
     server = cfg["server"]
@@ -117,6 +118,8 @@ def frontdesk_config(path: Path, agents: int) -> None:
     tenant["faces"]["servicepattern"]["long_poll_hold_seconds"] = 12
     tenant["timers"]["inactivity"]["timeout_seconds"] = 0  # off: no chat closes during the run
     tenant["routing"]["wrapup_holds_capacity"] = False  # ended chats free their slot at once
+    if adjust is not None:
+        adjust(cfg)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
@@ -175,85 +178,112 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-def run_target(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+class StepMeter(Protocol):
+    """Extra figures measured over each step's window (the cluster benchmark's database counters)."""
+
+    def start(self) -> None: ...
+
+    def stop(self, round_trips: int, window_s: float) -> dict[str, Any]: ...
+
+
+def run_steps(
+    kind: str,
+    pids: list[int],
+    urls: list[str],
+    args: argparse.Namespace,
+    logins: list[str],
+    meters: tuple[StepMeter, ...] = (),
+) -> list[dict[str, Any]]:
+    """Drive every step of ``args.chats`` against the servers ``pids`` answering at ``urls``.
+
+    Server CPU and RSS are summed over ``pids`` from /proc across each measured window."""
     chats: list[int] = args.chats
-    proc, url = start_server(kind, tmp, AGENTS, args.profile_server)
-    print(f"[{kind}] server pid {proc.pid} at {url}", flush=True)
-    try:
-        ctx = multiprocessing.get_context("spawn")
-        n = args.generators
-        barrier = ctx.Barrier(n + 1)
-        queue: Any = ctx.Queue()
-        # all 50 agents log in: routing spreads the chats over them
-        logins = [f"bench{i}" for i in range(1, (AGENTS if kind == "frontdesk" else 0) + 1)]
-        workers = []
-        for i in range(n):
-            spec = WorkerSpec(
-                target=kind,
-                base_url=url,
-                index=i,
-                steps=[split(c, n)[i] for c in chats],
-                warmup=args.warmup,
-                duration=args.duration,
-                agents=logins[i::n],
-            )
-            p = ctx.Process(target=run_worker, args=(spec, barrier, queue), daemon=True)
-            p.start()
-            workers.append(p)
-        timeout = 180.0
-        barrier.wait(timeout)  # agents ready
-        steps: list[dict[str, Any]] = []
-        for m in chats:
-            barrier.wait(timeout)  # chats open and connected
-            time.sleep(args.warmup)
-            cpu0, busy0, t0 = proc_cpu_seconds(proc.pid), machine_busy_seconds(), time.monotonic()
-            threads0 = proc_thread_cpu_seconds(proc.pid)
-            time.sleep(args.duration)
-            cpu1, busy1, t1 = proc_cpu_seconds(proc.pid), machine_busy_seconds(), time.monotonic()
-            threads1 = proc_thread_cpu_seconds(proc.pid)
-            rss = proc_rss_bytes(proc.pid)
-            parts: list[StepResult] = []
-            while len(parts) < n:
-                tag, idx, payload = queue.get(timeout=timeout)
-                if tag == "error":
-                    raise SystemExit(f"generator {idx} failed: {payload}")
-                parts.append(payload)
-            barrier.wait(timeout)  # chats closed
-            lat = sorted(x for p in parts for x in p.latencies)
-            errors = [e for p in parts for e in p.errors]
-            window = t1 - t0
-            rts = len(lat)
-            gen_cpu = sum(p.client_cpu_s for p in parts)
-            # CPU used by neither the server nor the generators (other work on the machine)
-            other_cpu = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - gen_cpu)
-            step = {
-                "chats": m,
-                "round_trips": rts,
-                "rt_per_s": rts / window,
-                "p50_ms": percentile(lat, 0.50) * 1000,
-                "p99_ms": percentile(lat, 0.99) * 1000,
-                "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"),
-                "server_cpu_s": cpu1 - cpu0,
-                "server_cpu_pct": 100 * (cpu1 - cpu0) / window,
-                "cpu_ms_per_rt": 1000 * (cpu1 - cpu0) / rts if rts else float("nan"),
-                "server_cpu_s_by_thread": {k: threads1[k] - threads0[k] for k in threads1},
-                "rss_mb": rss / 2**20,
-                "generator_cpu_s": gen_cpu,
-                "generator_cpu_pct": 100 * gen_cpu / window,
-                "other_cpu_pct": 100 * other_cpu / window,
-                "window_s": window,
-                "errors": len(errors),
-                "error_samples": errors[:5],
-            }
-            steps.append(step)
-            print(f"[{kind}] {fmt_row(step)}", flush=True)
-        for _ in range(n):
+    ctx = multiprocessing.get_context("spawn")
+    n = args.generators
+    barrier = ctx.Barrier(n + 1)
+    queue: Any = ctx.Queue()
+    workers = []
+    for i in range(n):
+        spec = WorkerSpec(
+            target="baseline" if kind == "baseline" else "frontdesk",
+            base_url=urls[0],
+            index=i,
+            steps=[split(c, n)[i] for c in chats],
+            warmup=args.warmup,
+            duration=args.duration,
+            agents=logins[i::n],
+            node_urls=urls if len(urls) > 1 else [],
+        )
+        p = ctx.Process(target=run_worker, args=(spec, barrier, queue), daemon=True)
+        p.start()
+        workers.append(p)
+    timeout = 180.0
+    barrier.wait(timeout)  # agents ready
+    steps: list[dict[str, Any]] = []
+    for m in chats:
+        barrier.wait(timeout)  # chats open and connected
+        time.sleep(args.warmup)
+        for meter in meters:
+            meter.start()
+        cpu0, busy0, t0 = sum(map(proc_cpu_seconds, pids)), machine_busy_seconds(), time.monotonic()
+        threads0 = proc_thread_cpu_seconds(pids[0])
+        time.sleep(args.duration)
+        cpu1, busy1, t1 = sum(map(proc_cpu_seconds, pids)), machine_busy_seconds(), time.monotonic()
+        threads1 = proc_thread_cpu_seconds(pids[0])
+        rss = sum(map(proc_rss_bytes, pids))
+        parts: list[StepResult] = []
+        while len(parts) < n:
             tag, idx, payload = queue.get(timeout=timeout)
             if tag == "error":
                 raise SystemExit(f"generator {idx} failed: {payload}")
-        for p in workers:
-            p.join(timeout=30)
-        result: dict[str, Any] = {"steps": steps}
+            parts.append(payload)
+        barrier.wait(timeout)  # chats closed
+        lat = sorted(x for p in parts for x in p.latencies)
+        errors = [e for p in parts for e in p.errors]
+        window = t1 - t0
+        rts = len(lat)
+        gen_cpu = sum(p.client_cpu_s for p in parts)
+        # CPU used by neither the server nor the generators (other work on the machine)
+        other_cpu = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - gen_cpu)
+        step = {
+            "chats": m,
+            "round_trips": rts,
+            "rt_per_s": rts / window,
+            "p50_ms": percentile(lat, 0.50) * 1000,
+            "p99_ms": percentile(lat, 0.99) * 1000,
+            "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"),
+            "server_cpu_s": cpu1 - cpu0,
+            "server_cpu_pct": 100 * (cpu1 - cpu0) / window,
+            "cpu_ms_per_rt": 1000 * (cpu1 - cpu0) / rts if rts else float("nan"),
+            "server_cpu_s_by_thread": {k: threads1[k] - threads0[k] for k in threads1},
+            "rss_mb": rss / 2**20,
+            "generator_cpu_s": gen_cpu,
+            "generator_cpu_pct": 100 * gen_cpu / window,
+            "other_cpu_pct": 100 * other_cpu / window,
+            "window_s": window,
+            "errors": len(errors),
+            "error_samples": errors[:5],
+        }
+        for meter in meters:
+            step.update(meter.stop(rts, window))
+        steps.append(step)
+        print(f"[{kind}] {fmt_row(step)}", flush=True)
+    for _ in range(n):
+        tag, idx, payload = queue.get(timeout=timeout)
+        if tag == "error":
+            raise SystemExit(f"generator {idx} failed: {payload}")
+    for p in workers:
+        p.join(timeout=30)
+    return steps
+
+
+def run_target(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    proc, url = start_server(kind, tmp, AGENTS, args.profile_server)
+    print(f"[{kind}] server pid {proc.pid} at {url}", flush=True)
+    try:
+        # all 50 agents log in: routing spreads the chats over them
+        logins = [f"bench{i}" for i in range(1, (AGENTS if kind == "frontdesk" else 0) + 1)]
+        result: dict[str, Any] = {"steps": run_steps(kind, [proc.pid], [url], args, logins)}
         if kind == "frontdesk" and args.idle_polls > 0:
             print(f"[{kind}] idle polls: opening {args.idle_polls} ServicePattern chats", flush=True)
             idle: IdleResult = asyncio.run(

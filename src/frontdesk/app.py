@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from frontdesk import __version__
-from frontdesk.config import Config
+from frontdesk.cluster.forward import Forwarder
+from frontdesk.cluster.node import Cluster
+from frontdesk.config import Config, ConfigError, load_config
 from frontdesk.domain import errors
 from frontdesk.engine.engine import Engine
 from frontdesk.faces.native.http import problem
 from frontdesk.ops.middleware import OpsMiddleware
+from frontdesk.ops.service import Ops
 
 log = logging.getLogger("frontdesk")
 
@@ -50,27 +56,72 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
     routes += crmod_routes(engine)
     routes += web_routes(engine)
 
+    cluster = _cluster_of(engine, ops)
+    middleware = [Middleware(OpsMiddleware, limiter=ops.limiter, metrics=ops.metrics, body_cap=ops.body_cap)]
+    forwarders: list[Forwarder] = []
+    if cluster is not None:
+
+        def forwarder(app: ASGIApp) -> ASGIApp:
+            forwarders.append(Forwarder(app, cluster=cluster, body_cap=ops.body_cap))
+            return forwarders[-1]
+
+        middleware.insert(0, Middleware(forwarder))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await engine.start()
-        await ops.start()
+        if cluster is None:
+            await engine.start()
+            await ops.start()
+            try:
+                yield
+            finally:
+                await ops.close()
+                await engine.close()
+            return
+        await engine.connect()
+        await cluster.start()
         try:
             yield
         finally:
-            await ops.close()
+            await cluster.close()
+            for fwd in forwarders:
+                await fwd.close()
+            if cluster.leading:
+                await ops.close()
+                await engine.core.close()
+                await cluster.release()
             await engine.close()
 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _not_allowed},
-        middleware=[
-            Middleware(OpsMiddleware, limiter=ops.limiter, metrics=ops.metrics, body_cap=ops.body_cap)
-        ],
+        middleware=middleware,
     )
+    app.state.cluster = cluster
     app.state.engine = engine
     app.state.config = config
     return app
+
+
+def _cluster_of(engine: Engine, ops: Ops) -> Cluster | None:
+    """A PostgreSQL store is shared by several nodes: then only the lease holder runs the engine."""
+    if engine.config.server.store.kind != "postgresql":
+        return None
+
+    async def lead() -> None:
+        path = engine.config.source_path
+        if path is not None:
+            try:
+                fresh = await asyncio.to_thread(load_config, path)
+                # Server keys take effect only at restart (config.md 1.4): keep this process's.
+                engine.adopt_config(msgspec.structs.replace(fresh, server=engine.config.server))
+            except ConfigError as exc:
+                log.error("taking over with the configuration read at start: %s", exc)
+        await engine.start()
+        await ops.start()
+
+    return Cluster(engine.store, engine.bus, engine.config.server, lead)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -87,7 +138,13 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
 
 
 async def _healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "version": __version__})
+    """The process is up; in a cluster also whether this node runs the engine or forwards to it."""
+    body: dict[str, str] = {"status": "ok", "version": __version__}
+    cluster: Cluster | None = request.app.state.cluster
+    if cluster is not None:
+        body["node"] = cluster.node_id
+        body["role"] = "engine" if cluster.serving.is_set() else "follower"
+    return JSONResponse(body)
 
 
 async def _readyz(request: Request) -> Response:

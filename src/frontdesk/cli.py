@@ -106,7 +106,11 @@ def migrate(config: ConfigOpt = None) -> None:
     url = cfg.server.store.url or f"sqlite:///{Path(cfg.server.data_dir) / 'frontdesk.db'}"
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(url)
+    try:
+        migrations.upgrade(url)  # PostgreSQL URLs go through asyncpg, like the server itself
+    except RuntimeError as exc:  # an unreachable server: the message says which and what to do
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo("migrations applied")
 
 

@@ -15,6 +15,9 @@ class MemoryBus:
     async def close(self) -> None:
         self._subs.clear()
 
+    async def ping(self) -> None:
+        return None  # nothing between publisher and subscriber that could be down
+
     def publish(self, topic: str, payload: str) -> None:
         for cb in list(self._subs.get(topic, ())):
             cb(payload)

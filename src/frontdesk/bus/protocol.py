@@ -17,3 +17,7 @@ class Bus(Protocol):
 
     def subscribe(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
         """Register ``callback``; returns the function that unregisters it."""
+
+    async def ping(self) -> None:
+        """Raise when the bus cannot carry a message (``/readyz``): a node that cannot hear the others
+        would otherwise look healthy while its parked readers wait out every poll timeout."""

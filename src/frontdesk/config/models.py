@@ -108,6 +108,8 @@ class ClusterConfig(msgspec.Struct, kw_only=True):
     node_id: str = ""
     lease_seconds: int = 10
     renew_seconds: int = 3
+    # Where the other nodes reach this one (frontdesk extension; default http://<host>:<port>).
+    advertise_url: str = ""
 
 
 class LogConfig(msgspec.Struct, kw_only=True):

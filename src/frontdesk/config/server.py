@@ -85,8 +85,13 @@ def read_server(ctx: Ctx, o: Obj) -> ServerConfig:
         ctx.error(
             c.p("renew_seconds"), f"must be below half of server.cluster.lease_seconds ({lease}), got {renew}"
         )
+    advertise = c.opt_string("advertise_url", min_len=1) or ""
+    if advertise and not re.match(r"^https?://[^/\s]+/?$", advertise):
+        ctx.error(c.p("advertise_url"), f"must be an http(s)://host:port URL, got {advertise!r}")
     c.finish()
-    cluster = ClusterConfig(node_id=node_id, lease_seconds=lease, renew_seconds=renew)
+    cluster = ClusterConfig(
+        node_id=node_id, lease_seconds=lease, renew_seconds=renew, advertise_url=advertise.rstrip("/")
+    )
 
     grace = o.seconds("shutdown_grace_seconds", 10, 0, 120, 0)
 

@@ -16,8 +16,11 @@ from typing import Any
 import structlog
 
 from frontdesk.bus.memory import MemoryBus
+from frontdesk.bus.nats import NatsBus
 from frontdesk.bus.protocol import Bus
+from frontdesk.bus.redis import RedisBus
 from frontdesk.config import Config, EntryPointConfig
+from frontdesk.config.server import BUS_DEFAULT_URLS
 from frontdesk.crm.service import CrmService
 from frontdesk.domain import errors
 from frontdesk.domain.events import Event
@@ -52,6 +55,16 @@ def bind_log_context(**ids: str) -> None:
 
 def build_store(config: Config) -> Store:
     store_cfg = config.server.store
+    if store_cfg.kind == "postgresql":
+        # Imported here so that an embedded (SQLite) server never loads the PostgreSQL driver.
+        from frontdesk.store.postgres import PostgresStore
+
+        return PostgresStore(
+            store_cfg.url,
+            pool_size=store_cfg.pool_size,
+            batch_max=store_cfg.write_batch_max,
+            auto_migrate=store_cfg.auto_migrate,
+        )
     if store_cfg.kind != "sqlite":
         raise RuntimeError(f"store kind {store_cfg.kind!r} is not available in this build")
     url = store_cfg.url or f"sqlite:///{Path(config.server.data_dir) / 'frontdesk.db'}"
@@ -60,9 +73,16 @@ def build_store(config: Config) -> Store:
 
 
 def build_bus(config: Config) -> Bus:
-    if config.server.bus.kind != "memory":
-        raise RuntimeError(f"bus kind {config.server.bus.kind!r} is not available in this build")
-    return MemoryBus()
+    bus_cfg = config.server.bus
+    if bus_cfg.kind == "memory":
+        return MemoryBus()
+    url = bus_cfg.url or BUS_DEFAULT_URLS[bus_cfg.kind]
+    node_id = config.server.cluster.node_id or "frontdesk"  # the bus makes origins unique itself
+    if bus_cfg.kind == "redis":
+        return RedisBus(url, bus_cfg.channel_prefix, node_id)
+    if bus_cfg.kind == "nats":
+        return NatsBus(url, bus_cfg.channel_prefix, node_id)
+    raise RuntimeError(f"bus kind {bus_cfg.kind!r} is not available in this build")
 
 
 class Engine:
@@ -86,11 +106,20 @@ class Engine:
         self.core.commit_hooks.append(self.webhooks.enqueue)
         # Services composed around the engine by the app (frontdesk.ops), by name.
         self.extensions: dict[str, Any] = {}
+        self._connected = False
 
     # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def connect(self) -> None:
+        """Open the store and the bus without taking on any engine duty (a follower node stops here)."""
+        if self._connected:
+            return
         await self.bus.start()
         await self.store.start()
+        self._connected = True
+
+    async def start(self) -> None:
+        """Connect, rebuild memory from the store, re-arm timers and begin routing."""
+        await self.connect()
         await self._recover()
         await self.crm.start()
         await self.auth.start()
@@ -113,8 +142,10 @@ class Engine:
 
     async def close(self) -> None:
         await self.core.close()
-        await self.store.close()
-        await self.bus.close()
+        if self._connected:
+            await self.store.close()
+            await self.bus.close()
+            self._connected = False
 
     async def _recover(self) -> None:
         """Rebuild memory (caches and timers) from the store after a start or a crash."""
@@ -190,6 +221,12 @@ class Engine:
                 tenant.paused = old[tenant.id][0]
             self.core.request_route(tenant.id)
 
+    def adopt_config(self, config: Config) -> None:
+        """Take ``config`` before ``start()`` (a node taking over the engine re-reads its file, so a
+        reload made on the previous engine node is not lost); routing starts with ``start()``."""
+        self.registry.apply(config)
+        self.config = config
+
     def set_routing_paused(self, tenant: Tenant, paused: bool) -> None:
         tenant.paused = paused
         self.core.request_route(tenant.id)
@@ -204,6 +241,7 @@ class Engine:
     async def check_ready(self, timeout: float = 2.0) -> None:
         """Raise when the store or the bus does not answer (``/readyz``)."""
         await asyncio.wait_for(self.store.ping(), timeout)
+        await asyncio.wait_for(self.bus.ping(), timeout)
         got = asyncio.get_running_loop().create_future()
         topic = f"readyz:{uuid.uuid4()}"
 

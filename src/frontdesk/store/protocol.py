@@ -44,6 +44,23 @@ class DeliveryAttempt:
 
 
 @dataclass(slots=True)
+class Lease:
+    """Who owns a named duty (the engine) until when; ``epoch`` grows by one at every change of holder.
+
+    ``expires_at`` is on the store's clock, so nodes with skewed clocks still agree on expiry."""
+
+    name: str
+    holder: str
+    url: str
+    epoch: int
+    expires_at: float
+
+
+class LeaseLost(RuntimeError):
+    """A write was refused because the fenced lease is no longer held by this node with its epoch."""
+
+
+@dataclass(slots=True)
 class Purge:
     """Chats (with their events, files and surveys) and single files to delete in one transaction."""
 
@@ -161,3 +178,19 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise when the store cannot answer a trivial read (readiness)."""
+
+    # -- many nodes (design section 5) ----------------------------------------------------------
+    async def lease_claim(self, name: str, holder: str, url: str, ttl: float) -> Lease:
+        """Renew the lease if ``holder`` holds it, take it if it is free or expired, else leave it.
+
+        Returns the lease as it stands afterwards, whoever holds it. Renewal keeps the epoch; a
+        change of holder increments it. Atomic: two nodes claiming at once never both win."""
+
+    async def lease_get(self, name: str) -> Lease | None: ...
+
+    async def lease_release(self, name: str, holder: str) -> None:
+        """Expire the lease now if ``holder`` holds it (a clean shutdown hands over at once)."""
+
+    def fence(self, name: str, holder: str, epoch: int) -> None:
+        """From now on, every write transaction first checks that ``holder`` still holds lease
+        ``name`` with ``epoch`` and otherwise fails with ``LeaseLost`` and writes nothing."""

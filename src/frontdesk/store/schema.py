@@ -146,3 +146,13 @@ crm_records = Table(
     PrimaryKeyConstraint("tenant_id", "id", name="pk_crm_records"),
     Index("ix_crm_records_collection", "tenant_id", "collection"),
 )
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("url", String(400), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

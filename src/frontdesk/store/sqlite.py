@@ -19,84 +19,16 @@ from typing import Any
 
 from frontdesk.domain.events import Event
 from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, SurveyRecord
-from frontdesk.store import codec, migrate
-from frontdesk.store.protocol import DeliveryAttempt, OutboxRow, Purge, WriteIntent
-
-_SQL_CHAT = (
-    "INSERT INTO chats (id, tenant_id, number, state, identity, created_at, ended_at, last_seq, snapshot) "
-    "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
-    "identity=excluded.identity, ended_at=excluded.ended_at, last_seq=excluded.last_seq, "
-    "snapshot=excluded.snapshot"
-)
-_SQL_EVENT = "INSERT INTO events (chat_id, seq, kind, at, author, data, dedupe_key) VALUES (?,?,?,?,?,?,?)"
-_SQL_AGENT = (
-    "INSERT INTO agents (tenant_id, login, snapshot) VALUES (?,?,?) "
-    "ON CONFLICT(tenant_id, login) DO UPDATE SET snapshot=excluded.snapshot"
-)
-_SQL_COUNTER = (
-    "INSERT INTO counters (tenant_id, name, value) VALUES (?,?,?) "
-    "ON CONFLICT(tenant_id, name) DO UPDATE SET value=excluded.value"
-)
-_SQL_KV_PUT = (
-    "INSERT INTO kv (namespace, key, value, expires_at) VALUES (?,?,?,?) "
-    "ON CONFLICT(namespace, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at"
-)
-_SQL_KV_DEL = "DELETE FROM kv WHERE namespace=? AND key=?"
-_SQL_FILE = (
-    "INSERT INTO files (id, tenant_id, owner, chat_id, name, content_type, size, created_at, path) "
-    "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET chat_id=excluded.chat_id"
-)
-_SQL_SURVEY = "INSERT INTO surveys (id, tenant_id, chat_id, submitted_at, data) VALUES (?,?,?,?,?)"
-_SQL_CRM_PUT = (
-    "INSERT INTO crm_records (tenant_id, id, collection, data) VALUES (?,?,?,?) "
-    "ON CONFLICT(tenant_id, id) DO UPDATE SET collection=excluded.collection, data=excluded.data"
-)
-_OUTBOX_COLS = (
-    "id, tenant_id, webhook_id, event, payload, created_at, chat_id, attempts, next_at, status, "
-    "last_status, last_error, delivered_at"
-)
-_SQL_OUTBOX = (
-    f"INSERT INTO webhook_outbox ({_OUTBOX_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-    "ON CONFLICT(id) DO UPDATE SET attempts=excluded.attempts, next_at=excluded.next_at, "
-    "status=excluded.status, last_status=excluded.last_status, last_error=excluded.last_error, "
-    "delivered_at=excluded.delivered_at"
-)
-_SQL_ATTEMPT = (
-    "INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) "
-    "VALUES (?,?,?,?,?,?)"
-)
-
-
-def _outbox_row(r: OutboxRow) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.tenant_id,
-        r.webhook_id,
-        r.event,
-        r.payload,
-        r.created_at,
-        r.chat_id,
-        r.attempts,
-        r.next_at,
-        r.status,
-        r.last_status,
-        r.last_error,
-        r.delivered_at,
-    )
+from frontdesk.store import codec, migrate, sql
+from frontdesk.store.protocol import DeliveryAttempt, Lease, LeaseLost, OutboxRow, Purge, WriteIntent
 
 
 def _purge(cur: sqlite3.Cursor, purge: Purge) -> None:
     for chat_id in purge.chat_ids:
-        cur.execute(
-            "DELETE FROM webhook_attempts WHERE delivery_id IN "
-            "(SELECT id FROM webhook_outbox WHERE chat_id=?)",
-            (chat_id,),
-        )
-        for table in ("events", "files", "surveys", "webhook_outbox"):
-            cur.execute(f"DELETE FROM {table} WHERE chat_id=?", (chat_id,))
-        cur.execute("DELETE FROM chats WHERE id=?", (chat_id,))
+        for statement in sql.PURGE_CHAT:
+            cur.execute(statement, (chat_id,))
     for file_id in purge.file_ids:
-        cur.execute("DELETE FROM files WHERE id=?", (file_id,))
+        cur.execute(sql.PURGE_FILE, (file_id,))
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -110,53 +42,31 @@ def _connect(path: str) -> sqlite3.Connection:
 
 def _apply(cur: sqlite3.Cursor, intent: WriteIntent) -> None:
     for chat in intent.chats:
-        cur.execute(
-            _SQL_CHAT,
-            (
-                chat.id,
-                chat.tenant_id,
-                chat.number,
-                chat.state,
-                chat.identity,
-                chat.created_at,
-                chat.ended_at,
-                chat.last_seq,
-                codec.chat_snapshot(chat),
-            ),
-        )
+        cur.execute(sql.CHAT, codec.chat_row(chat))
     if intent.events:
-        cur.executemany(_SQL_EVENT, [codec.event_row(cid, ev, key) for cid, ev, key in intent.events])
+        cur.executemany(sql.EVENT, [codec.event_row(cid, ev, key) for cid, ev, key in intent.events])
     for agent in intent.agents:
-        cur.execute(_SQL_AGENT, (agent.tenant_id, agent.login, codec.agent_snapshot(agent)))
+        cur.execute(sql.AGENT, codec.agent_row(agent))
     if intent.counters:
-        cur.executemany(_SQL_COUNTER, intent.counters)
+        cur.executemany(sql.COUNTER, intent.counters)
     if intent.kv_put:
-        cur.executemany(_SQL_KV_PUT, intent.kv_put)
+        cur.executemany(sql.KV_PUT, intent.kv_put)
     if intent.kv_delete:
-        cur.executemany(_SQL_KV_DEL, intent.kv_delete)
+        cur.executemany(sql.KV_DEL, intent.kv_delete)
     for f in intent.files:
-        cur.execute(
-            _SQL_FILE,
-            (f.id, f.tenant_id, f.owner, f.chat_id, f.name, f.content_type, f.size, f.created_at, f.path),
-        )
-    for s in intent.surveys:
-        cur.execute(_SQL_SURVEY, (s.id, s.tenant_id, s.chat_id, s.submitted_at, codec.encode(s)))
+        cur.execute(sql.FILE, codec.file_row(f))
+    for survey in intent.surveys:
+        cur.execute(sql.SURVEY, codec.survey_row(survey))
     for tenant_id in intent.crm_clear:
-        cur.execute("DELETE FROM crm_records WHERE tenant_id=?", (tenant_id,))
+        cur.execute(sql.CRM_CLEAR, (tenant_id,))
     if intent.crm_delete:
-        cur.executemany("DELETE FROM crm_records WHERE tenant_id=? AND id=?", intent.crm_delete)
+        cur.executemany(sql.CRM_DELETE, intent.crm_delete)
     if intent.crm_put:
-        cur.executemany(_SQL_CRM_PUT, intent.crm_put)
+        cur.executemany(sql.CRM_PUT, intent.crm_put)
     if intent.outbox:
-        cur.executemany(_SQL_OUTBOX, [_outbox_row(r) for r in intent.outbox])
+        cur.executemany(sql.OUTBOX, [codec.outbox_row(r) for r in intent.outbox])
     if intent.attempts:
-        cur.executemany(
-            _SQL_ATTEMPT,
-            [
-                (a.delivery_id, a.attempt, a.at, a.status_code, a.error, a.duration_ms)
-                for a in intent.attempts
-            ],
-        )
+        cur.executemany(sql.ATTEMPT, [codec.attempt_row(a) for a in intent.attempts])
     for purge in intent.purges:
         _purge(cur, purge)
 
@@ -178,6 +88,7 @@ class SqliteStore:
         self.commit_seconds = 0.0
         # Called from the writer thread after each group commit with (seconds, intents in the batch).
         self.on_commit: Callable[[float, int], None] | None = None
+        self._fence: tuple[str, str, int] | None = None
 
     @property
     def url(self) -> str:
@@ -233,6 +144,7 @@ class SqliteStore:
             results: list[tuple[asyncio.Future[None], BaseException | None]] = []
             try:
                 cur.execute("BEGIN IMMEDIATE")
+                self._check_fence(cur)
                 for intent, fut in batch:
                     if len(batch) == 1:
                         _apply(cur, intent)
@@ -248,7 +160,7 @@ class SqliteStore:
                         cur.execute("RELEASE i")
                         results.append((fut, exc))
                 cur.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, LeaseLost) as exc:
                 if conn.in_transaction:
                     conn.rollback()
                 results = [(fut, exc) for _, fut in batch]
@@ -262,6 +174,65 @@ class SqliteStore:
             self._loop.call_soon_threadsafe(_resolve, results)
         conn.close()
 
+    def _check_fence(self, cur: sqlite3.Cursor) -> None:
+        if self._fence is None:
+            return
+        name, holder, epoch = self._fence
+        row = cur.execute("SELECT holder, epoch FROM leases WHERE name=?", (name,)).fetchone()
+        if row is None or (row[0], row[1]) != (holder, epoch):
+            raise LeaseLost(f"lease {name!r} is no longer held by {holder} at epoch {epoch}")
+
+    # -- leases (one node at a time owns the engine) --------------------------------------------
+    def fence(self, name: str, holder: str, epoch: int) -> None:
+        self._fence = (name, holder, epoch)
+
+    def _lease_claim(self, name: str, holder: str, url: str, ttl: float) -> Lease:
+        conn = _connect(str(self.path))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            now = time.time()
+            row = conn.execute(
+                "SELECT holder, url, epoch, expires_at FROM leases WHERE name=?", (name,)
+            ).fetchone()
+            if row is None:
+                lease = Lease(name, holder, url, 1, now + ttl)
+            elif row[0] == holder:
+                lease = Lease(name, holder, url, row[2], now + ttl)
+            elif row[3] <= now:
+                lease = Lease(name, holder, url, row[2] + 1, now + ttl)
+            else:
+                conn.execute("COMMIT")
+                return Lease(name, row[0], row[1], row[2], row[3])
+            conn.execute(
+                "INSERT INTO leases (name, holder, url, epoch, expires_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET holder=excluded.holder, url=excluded.url, "
+                "epoch=excluded.epoch, expires_at=excluded.expires_at",
+                (lease.name, lease.holder, lease.url, lease.epoch, lease.expires_at),
+            )
+            conn.execute("COMMIT")
+            return lease
+        finally:
+            conn.close()
+
+    async def lease_claim(self, name: str, holder: str, url: str, ttl: float) -> Lease:
+        return await asyncio.to_thread(self._lease_claim, name, holder, url, ttl)
+
+    async def lease_get(self, name: str) -> Lease | None:
+        rows = await self._query(sql.LEASE_GET, (name,))
+        return Lease(*rows[0]) if rows else None
+
+    def _lease_release(self, name: str, holder: str) -> None:
+        conn = _connect(str(self.path))
+        try:
+            conn.execute(
+                "UPDATE leases SET expires_at=? WHERE name=? AND holder=?", (time.time(), name, holder)
+            )
+        finally:
+            conn.close()
+
+    async def lease_release(self, name: str, holder: str) -> None:
+        await asyncio.to_thread(self._lease_release, name, holder)
+
     # -- reads -------------------------------------------------------------------------------
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         assert self._reader is not None
@@ -272,127 +243,85 @@ class SqliteStore:
         return await asyncio.to_thread(self._read, sql, params)
 
     async def load_chats(self, *, live_only: bool) -> list[Chat]:
-        sql = "SELECT snapshot FROM chats"
         if live_only:
-            sql += " WHERE state != 'ended' OR ended_at > ?"
-            rows = await self._query(sql + " ORDER BY created_at", (time.time() - 86400,))
+            rows = await self._query(sql.LIVE_CHATS, (time.time() - 86400,))
         else:
-            rows = await self._query(sql + " ORDER BY created_at")
+            rows = await self._query(sql.ALL_CHATS)
         return [codec.chat_from_snapshot(r[0]) for r in rows]
 
     async def load_chat(self, chat_id: str) -> Chat | None:
-        rows = await self._query("SELECT snapshot FROM chats WHERE id=?", (chat_id,))
+        rows = await self._query(sql.CHAT_SNAPSHOT, (chat_id,))
         return codec.chat_from_snapshot(rows[0][0]) if rows else None
 
     async def read_events(self, chat_id: str, since: int, limit: int) -> list[Event]:
-        rows = await self._query(
-            "SELECT seq, kind, at, author, data FROM events WHERE chat_id=? AND seq>? ORDER BY seq LIMIT ?",
-            (chat_id, since, limit),
-        )
+        rows = await self._query(sql.EVENTS_SINCE, (chat_id, since, limit))
         return [codec.event_from_row(*r) for r in rows]
 
     async def dedupe_keys(self, chat_id: str) -> dict[str, int]:
-        rows = await self._query(
-            "SELECT dedupe_key, seq FROM events WHERE chat_id=? AND dedupe_key IS NOT NULL", (chat_id,)
-        )
+        rows = await self._query(sql.DEDUPE_KEYS, (chat_id,))
         return {r[0]: r[1] for r in rows}
 
     async def load_agents(self) -> list[AgentRuntime]:
-        rows = await self._query("SELECT snapshot FROM agents")
+        rows = await self._query(sql.AGENTS)
         return [codec.agent_from_snapshot(r[0]) for r in rows]
 
     async def load_counters(self) -> dict[tuple[str, str], int]:
-        rows = await self._query("SELECT tenant_id, name, value FROM counters")
+        rows = await self._query(sql.COUNTERS)
         return {(r[0], r[1]): r[2] for r in rows}
 
     async def kv_get(self, namespace: str, key: str) -> str | None:
-        rows = await self._query(
-            "SELECT value FROM kv WHERE namespace=? AND key=? AND (expires_at IS NULL OR expires_at>?)",
-            (namespace, key, time.time()),
-        )
+        rows = await self._query(sql.KV_GET, (namespace, key, time.time()))
         return str(rows[0][0]) if rows else None
 
     async def kv_list(self, namespace: str) -> dict[str, str]:
-        rows = await self._query(
-            "SELECT key, value FROM kv WHERE namespace=? AND (expires_at IS NULL OR expires_at>?)",
-            (namespace, time.time()),
-        )
+        rows = await self._query(sql.KV_LIST, (namespace, time.time()))
         return {r[0]: r[1] for r in rows}
 
     async def get_file(self, file_id: str) -> FileRecord | None:
-        rows = await self._query(
-            "SELECT id, tenant_id, owner, chat_id, name, content_type, size, created_at, path "
-            "FROM files WHERE id=?",
-            (file_id,),
-        )
+        rows = await self._query(sql.FILE_GET, (file_id,))
         return codec.file_from_row(rows[0]) if rows else None
 
     async def list_surveys(self, tenant_id: str, since: float, until: float) -> list[SurveyRecord]:
-        rows = await self._query(
-            "SELECT data FROM surveys WHERE tenant_id=? AND submitted_at>=? AND submitted_at<? "
-            "ORDER BY submitted_at DESC",
-            (tenant_id, since, until),
-        )
+        rows = await self._query(sql.SURVEYS, (tenant_id, since, until))
         return [codec.survey_from_row(r[0]) for r in rows]
 
     # -- operations ----------------------------------------------------------------------------
     async def outbox_due(self, now: float, limit: int) -> list[OutboxRow]:
-        rows = await self._query(
-            f"SELECT {_OUTBOX_COLS} FROM webhook_outbox WHERE status='pending' AND next_at<=? "
-            "ORDER BY next_at, created_at LIMIT ?",
-            (now, limit),
-        )
+        rows = await self._query(sql.OUTBOX_DUE, (now, limit))
         return [OutboxRow(*r) for r in rows]
 
     async def outbox_list(
         self, tenant_id: str, webhook_id: str | None, limit: int, offset: int
     ) -> tuple[list[OutboxRow], int]:
-        where = "tenant_id=?" + (" AND webhook_id=?" if webhook_id is not None else "")
-        params: tuple[Any, ...] = (tenant_id, webhook_id) if webhook_id is not None else (tenant_id,)
-        total = (await self._query(f"SELECT COUNT(*) FROM webhook_outbox WHERE {where}", params))[0][0]
-        rows = await self._query(
-            f"SELECT {_OUTBOX_COLS} FROM webhook_outbox WHERE {where} "
-            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
+        params: tuple[str, ...]
+        if webhook_id is None:
+            count, page, params = sql.OUTBOX_COUNT, sql.OUTBOX_PAGE, (tenant_id,)
+        else:
+            count, page, params = sql.OUTBOX_COUNT_HOOK, sql.OUTBOX_PAGE_HOOK, (tenant_id, webhook_id)
+        total = (await self._query(count, params))[0][0]
+        rows = await self._query(page, (*params, limit, offset))
         return [OutboxRow(*r) for r in rows], int(total)
 
     async def outbox_get(self, delivery_id: str) -> OutboxRow | None:
-        rows = await self._query(f"SELECT {_OUTBOX_COLS} FROM webhook_outbox WHERE id=?", (delivery_id,))
+        rows = await self._query(sql.OUTBOX_GET, (delivery_id,))
         return OutboxRow(*rows[0]) if rows else None
 
     async def delivery_attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
-        rows = await self._query(
-            "SELECT delivery_id, attempt, at, status_code, error, duration_ms FROM webhook_attempts "
-            "WHERE delivery_id=? ORDER BY attempt",
-            (delivery_id,),
-        )
+        rows = await self._query(sql.ATTEMPTS, (delivery_id,))
         return [DeliveryAttempt(*r) for r in rows]
 
     async def ended_chats_before(self, tenant_id: str, before: float, limit: int) -> list[str]:
-        rows = await self._query(
-            "SELECT id FROM chats WHERE tenant_id=? AND state='ended' AND ended_at<? "
-            "ORDER BY ended_at LIMIT ?",
-            (tenant_id, before, limit),
-        )
+        rows = await self._query(sql.ENDED_CHATS_BEFORE, (tenant_id, before, limit))
         return [str(r[0]) for r in rows]
 
     async def files_before(self, tenant_id: str, before: float, limit: int) -> list[FileRecord]:
-        rows = await self._query(
-            "SELECT id, tenant_id, owner, chat_id, name, content_type, size, created_at, path "
-            "FROM files WHERE tenant_id=? AND created_at<? ORDER BY created_at LIMIT ?",
-            (tenant_id, before, limit),
-        )
+        rows = await self._query(sql.FILES_BEFORE, (tenant_id, before, limit))
         return [codec.file_from_row(r) for r in rows]
 
     async def chat_files(self, chat_ids: list[str]) -> list[FileRecord]:
         out: list[FileRecord] = []
         for chat_id in chat_ids:
-            rows = await self._query(
-                "SELECT id, tenant_id, owner, chat_id, name, content_type, size, created_at, path "
-                "FROM files WHERE chat_id=?",
-                (chat_id,),
-            )
+            rows = await self._query(sql.CHAT_FILES, (chat_id,))
             out += [codec.file_from_row(r) for r in rows]
         return out
 
@@ -405,27 +334,20 @@ class SqliteStore:
         return [str(r[0]) for r in rows]
 
     async def chats_between(self, since: float, until: float, after_id: str, limit: int) -> list[Chat]:
-        rows = await self._query(
-            "SELECT snapshot FROM chats WHERE created_at>=? AND created_at<? AND id>? ORDER BY id LIMIT ?",
-            (since, until, after_id, limit),
-        )
+        rows = await self._query(sql.CHATS_BETWEEN, (since, until, after_id, limit))
         return [codec.chat_from_snapshot(r[0]) for r in rows]
 
     async def count_chats_between(self, since: float, until: float) -> int:
-        rows = await self._query(
-            "SELECT COUNT(*) FROM chats WHERE created_at>=? AND created_at<?", (since, until)
-        )
+        rows = await self._query(sql.COUNT_CHATS_BETWEEN, (since, until))
         return int(rows[0][0])
 
     async def ping(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             raise RuntimeError("the writer is not running")
-        await self._query("SELECT 1")
+        await self._query(sql.PING)
 
     async def crm_rows(self, tenant_id: str) -> list[tuple[str, str, str]]:
-        rows = await self._query(
-            "SELECT id, collection, data FROM crm_records WHERE tenant_id=?", (tenant_id,)
-        )
+        rows = await self._query(sql.CRM_ROWS, (tenant_id,))
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     async def stats(self) -> dict[str, Any]:

@@ -1,0 +1,298 @@
+"""Every node answers every request: the engine owner serves it, any other node forwards it there.
+
+Forwarding is a plain reverse proxy for HTTP and WebSocket, so every face and its wire format stay
+exactly as on one node, and clients need no sticky sessions. Failover is handled here:
+
+* a request that never reached the owner (connection refused) waits for the lease to move, then
+  goes to the new owner, so a dead node costs latency, not an error;
+* a long poll cut off by the owner's death is a read by cursor, so it is re-sent to the new owner;
+* a write cut off after it was sent may or may not have committed: the client gets 503 with
+  ``Retry-After`` and re-sends it with its client message id, which the engine de-duplicates;
+* a WebSocket whose owner died is closed with 1012 (service restart); agents reconnect to any node
+  and resume from their per-chat cursors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import aiohttp
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yarl import URL
+
+from frontdesk.cluster import peer
+from frontdesk.cluster.node import Cluster
+from frontdesk.ops.middleware import face_of, too_large
+
+log = logging.getLogger("frontdesk.cluster")
+
+# Served by every node itself: they describe the node, not the engine.
+LOCAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"content-length",
+        peer.HEADER,
+    }
+)
+_WS_OWN = frozenset(
+    {b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-extensions", b"sec-websocket-protocol"}
+)
+_AUTO = (("accept", "Accept"), ("accept-encoding", "Accept-Encoding"), ("user-agent", "User-Agent"))
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+_DEAD_CODES = (None, 1005, 1006)
+
+
+class _ClientGone(Exception):
+    """The client hung up while its request body was being read."""
+
+
+def unavailable(path: str, retry_after: int = 1) -> Response:
+    headers = {"Retry-After": str(retry_after)}
+    if path.startswith("/api/"):
+        return JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": "The engine is moving to another node; retry.",
+            },
+            503,
+            headers,
+            media_type="application/problem+json",
+        )
+    return PlainTextResponse("Service Unavailable", 503, headers)
+
+
+class Forwarder:
+    def __init__(self, app: ASGIApp, *, cluster: Cluster, body_cap: int) -> None:
+        self.app = app
+        self.cluster = cluster
+        self.body_cap = body_cap
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=2.0),
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in LOCAL_PATHS:
+            await self.app(scope, receive, send)
+            return
+        cluster = self.cluster
+        forwarded = _take_header(scope)
+        if forwarded is not None:
+            key = await cluster.key()
+            method = scope.get("method", "WS")
+            seen = peer.verify(key, forwarded, method, scope["path"]) if key is not None else None
+            if seen is not None:
+                scope["client"], scope["scheme"] = seen
+                if not cluster.leading:
+                    # Never forward twice: the sender's idea of the owner is stale; it retries.
+                    await self._refuse(scope, receive, send)
+                    return
+        if cluster.leading:
+            if not cluster.serving.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cluster.serving.wait(), cluster.ttl)
+            if cluster.serving.is_set():
+                await self.app(scope, receive, send)
+                return
+            await self._refuse(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self._websocket(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1012})
+        else:
+            await unavailable(scope["path"])(scope, receive, send)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            body = await _read_body(receive, self.body_cap)
+        except _ClientGone:
+            return
+        if body is None:
+            await too_large(face_of(scope["path"]), scope["path"])(scope, receive, send)
+            return
+        method: str = scope["method"]
+        wait = self.cluster.ttl + self.cluster.renew + 2.0
+        while True:
+            url = await self.cluster.leader_url(wait)
+            if url is None:
+                break
+            headers, skip = await self._headers(scope, method)
+            target = URL(url + _raw_target(scope), encoded=True)
+            try:
+                async with self._client().request(
+                    method,
+                    target,
+                    headers=headers,
+                    data=body if body or method not in _IDEMPOTENT else None,
+                    allow_redirects=False,
+                    skip_auto_headers=skip,
+                ) as resp:
+                    await _relay(resp, send)
+                    return
+            except aiohttp.ClientConnectorError:
+                self.cluster.suspect(url)  # never reached the owner: safe to send to the next one
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError):
+                if method not in _IDEMPOTENT:
+                    break  # may have committed: the client re-sends with its message id
+                self.cluster.suspect(url)
+        await unavailable(scope["path"])(scope, receive, send)
+
+    async def _headers(self, scope: Scope, method: str) -> tuple[list[tuple[str, str]], list[str]]:
+        key = await self.cluster.key()
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k not in _HOP]
+        if scope["type"] == "websocket":
+            out = [(k, v) for k, v in out if k.encode() not in _WS_OWN]
+        if key is not None:
+            signed = peer.sign(
+                key, self.cluster.node_id, scope.get("client"), scope["scheme"], method, scope["path"]
+            )
+            out.append((peer.HEADER.decode(), signed.decode()))
+        present = {k for k, _ in out}
+        return out, [name for low, name in _AUTO if low not in present]
+
+    # -- WebSocket -------------------------------------------------------------------------------
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        first = await receive()
+        if first["type"] != "websocket.connect":
+            return
+        url = await self.cluster.leader_url(self.cluster.ttl + self.cluster.renew + 2.0)
+        if url is None:
+            await send({"type": "websocket.close", "code": 1012})
+            return
+        headers, _ = await self._headers(scope, "WS")
+        target = URL(url.replace("http", "ws", 1) + _raw_target(scope), encoded=True)
+        try:
+            upstream = await self._client().ws_connect(
+                target,
+                protocols=tuple(scope.get("subprotocols", ())),
+                headers=headers,
+                autoclose=False,
+                autoping=True,
+                max_msg_size=0,
+                compress=0,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            await send({"type": "websocket.close", "code": 1008 if exc.status in (401, 403) else 1011})
+            return
+        except aiohttp.ClientConnectorError:
+            self.cluster.suspect(url)
+            await send({"type": "websocket.close", "code": 1012})
+            return
+        await send({"type": "websocket.accept", "subprotocol": upstream.protocol})
+        await _pump(upstream, receive, send)
+
+
+def _take_header(scope: Scope) -> bytes | None:
+    """Remove the peer header from the request (the app never sees it) and return its value."""
+    found: bytes | None = None
+    kept = []
+    for name, value in scope["headers"]:
+        if name == peer.HEADER:
+            found = value
+        else:
+            kept.append((name, value))
+    if found is not None:
+        scope["headers"] = kept
+    return found
+
+
+def _raw_target(scope: Scope) -> str:
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return (path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+async def _read_body(receive: Receive, cap: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _relay(resp: aiohttp.ClientResponse, send: Send) -> None:
+    headers = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _HOP]
+    if resp.headers.get("Content-Length") is not None:
+        headers.append((b"content-length", resp.headers["Content-Length"].encode("latin-1")))
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    async for chunk in resp.content.iter_any():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _pump(upstream: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send) -> None:
+    async def client_to_owner() -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "websocket.disconnect":
+                code = int(message.get("code", 1000))
+                await upstream.close(code=code if 1000 <= code < 5000 and code not in (1005, 1006) else 1000)
+                return
+            if message.get("text") is not None:
+                await upstream.send_str(message["text"])
+            elif message.get("bytes") is not None:
+                await upstream.send_bytes(message["bytes"])
+
+    async def owner_to_client() -> None:
+        async for msg in upstream:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await send({"type": "websocket.send", "text": msg.data})
+            elif msg.type == aiohttp.WSMsgType.BINARY:
+                await send({"type": "websocket.send", "bytes": msg.data})
+            else:
+                break
+        code = upstream.close_code
+        await send({"type": "websocket.close", "code": 1012 if code in _DEAD_CODES else code})
+
+    tasks: list[asyncio.Task[Any]] = [
+        asyncio.create_task(client_to_owner()),
+        asyncio.create_task(owner_to_client()),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if not upstream.closed:
+            await upstream.close()
