@@ -33,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import CLK_TCK, raise_nofile
 from pingpong import (
     AGENTS,
+    HEADER,
     ROOT,
+    add_load_arguments,
     fmt_row,
     free_port,
     frontdesk_config,
@@ -242,11 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--chats", default="20,100", help="comma-separated concurrent chats per step")
-    parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per step")
-    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each step")
-    parser.add_argument("--generators", type=int, default=1, help="generator processes")
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "cluster.json"))
+    add_load_arguments(parser, "cluster.json")
     args = parser.parse_args(argv)
     args.chats = [int(c) for c in str(args.chats).split(",") if c.strip()]
     raise_nofile()
@@ -274,10 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     results["capacity"] = capacity(results)
     results["elapsed_s"] = time.time() - started
     print()
-    print(
-        f"{'target':<10} {'chats':>5} {'rt/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv cpu s':>9} "
-        f"{'srv cpu%':>8} {'cpu ms/rt':>9} {'RSS MB':>7} {'gen cpu%':>8} {'other%':>6} {'errors':>6}"
-    )
+    print(HEADER)
     for name, _ in TARGETS:
         for s in results[name]["steps"]:
             print(fmt_row(s, name))

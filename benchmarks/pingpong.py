@@ -375,15 +375,20 @@ def evaluate(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[s
     return ratios, targets
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_load_arguments(parser: argparse.ArgumentParser, results_file: str) -> None:
+    """The options every ping-pong driver shares (this one and benchmarks/cluster.py)."""
     parser.add_argument("--chats", default="20,100", help="comma-separated concurrent chats per step")
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per step")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each step")
     parser.add_argument("--generators", type=int, default=1, help="generator processes")
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "pingpong.json"))
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / results_file))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_load_arguments(parser, "pingpong.json")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-frontdesk", action="store_true")
     parser.add_argument("--idle-polls", type=int, default=10000, help="idle ServicePattern polls; 0 skips")

@@ -1,26 +1,19 @@
-"""In-process bus for the single-node default."""
+"""In-process bus for the single-node default, and the local delivery every bus shares."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+log = logging.getLogger("frontdesk.bus")
 
-class MemoryBus:
+
+class LocalSubscribers:
+    """This process's subscribers by topic. Every bus delivers to them at once on publish (remote
+    buses then also tell the other nodes), so one node's own waiters never wait on a server."""
+
     def __init__(self) -> None:
         self._subs: dict[str, list[Callable[[str], None]]] = {}
-
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        self._subs.clear()
-
-    async def ping(self) -> None:
-        return None  # nothing between publisher and subscriber that could be down
-
-    def publish(self, topic: str, payload: str) -> None:
-        for cb in list(self._subs.get(topic, ())):
-            cb(payload)
 
     def subscribe(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
         self._subs.setdefault(topic, []).append(callback)
@@ -33,3 +26,24 @@ class MemoryBus:
                     del self._subs[topic]
 
         return unsubscribe
+
+    def _deliver(self, topic: str, payload: str) -> None:
+        for callback in list(self._subs.get(topic, ())):
+            try:
+                callback(payload)
+            except Exception:  # one broken subscriber must not keep the others asleep
+                log.exception("bus subscriber of %r failed", topic)
+
+
+class MemoryBus(LocalSubscribers):
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._subs.clear()
+
+    async def ping(self) -> None:
+        return None
+
+    def publish(self, topic: str, payload: str) -> None:
+        self._deliver(topic, payload)

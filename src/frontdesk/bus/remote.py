@@ -19,12 +19,13 @@ import asyncio
 import logging
 import random
 import secrets
-from collections.abc import Callable
 from contextlib import suppress
 from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
+
+from frontdesk.bus.memory import LocalSubscribers
 
 log = logging.getLogger("frontdesk.bus")
 
@@ -98,7 +99,7 @@ class Backoff:
         self.attempts = 0
 
 
-class RemoteBus(abc.ABC):
+class RemoteBus(LocalSubscribers, abc.ABC):
     """Local subscribers, the bounded outgoing queue, its sender task and outage bookkeeping.
 
     Subclasses connect, send a batch and read the channel; everything a caller can observe is here,
@@ -109,6 +110,7 @@ class RemoteBus(abc.ABC):
     start_hint: ClassVar[str]
 
     def __init__(self, url: str, prefix: str, node_id: str, *, queue_max: int = QUEUE_MAX) -> None:
+        super().__init__()
         self.url = url
         self.prefix = prefix
         self.node_id = node_id
@@ -118,7 +120,6 @@ class RemoteBus(abc.ABC):
         self.published = 0
         self.received = 0
         self.dropped = 0
-        self._subs: dict[str, list[Callable[[str], None]]] = {}
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(queue_max)
         self._sender: asyncio.Task[None] | None = None
         self._closed = False  # no more publishes to other nodes; the sender flushes what is queued
@@ -162,18 +163,6 @@ class RemoteBus(abc.ABC):
         except UnicodeEncodeError:  # a lone surrogate cannot cross the wire; local delivery happened
             self.dropped += 1
             log.debug("bus payload for %r is not valid unicode; not sent to other nodes", topic)
-
-    def subscribe(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
-        self._subs.setdefault(topic, []).append(callback)
-
-        def unsubscribe() -> None:
-            subs = self._subs.get(topic)
-            if subs and callback in subs:
-                subs.remove(callback)
-                if not subs:
-                    del self._subs[topic]
-
-        return unsubscribe
 
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -251,13 +240,6 @@ class RemoteBus(abc.ABC):
             )
 
     # -- internals -----------------------------------------------------------------------------
-    def _deliver(self, topic: str, payload: str) -> None:
-        for callback in list(self._subs.get(topic, ())):
-            try:
-                callback(payload)
-            except Exception:  # one broken subscriber must not keep the others asleep
-                log.exception("bus subscriber of %r failed", topic)
-
     async def _send_loop(self) -> None:
         backoff = Backoff()
         while not (self._closed and self._queue.empty()):

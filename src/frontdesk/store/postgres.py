@@ -32,6 +32,7 @@ import asyncpg  # type: ignore[import-untyped]
 from frontdesk.domain.events import Event
 from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, SurveyRecord
 from frontdesk.store import codec, migrate, sql
+from frontdesk.store.batching import take_batch
 from frontdesk.store.migrate import START_POSTGRES, connect_error
 from frontdesk.store.protocol import DeliveryAttempt, Lease, LeaseLost, OutboxRow, WriteIntent
 
@@ -324,16 +325,7 @@ class PostgresStore:
             item = await self._queue.get()
             if item is None:
                 break
-            batch = [item]
-            while len(batch) < self.batch_max:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
+            batch, stop = take_batch(item, self._queue.get_nowait, asyncio.QueueEmpty, self.batch_max)
             await self._commit(batch)
 
     async def _commit(self, batch: list[_Item]) -> None:

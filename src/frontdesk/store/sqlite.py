@@ -20,6 +20,7 @@ from typing import Any
 from frontdesk.domain.events import Event
 from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, SurveyRecord
 from frontdesk.store import codec, migrate, sql
+from frontdesk.store.batching import take_batch
 from frontdesk.store.protocol import DeliveryAttempt, Lease, LeaseLost, OutboxRow, Purge, WriteIntent
 
 
@@ -130,16 +131,7 @@ class SqliteStore:
             item = self._queue.get()
             if item is None:
                 break
-            batch = [item]
-            while len(batch) < self.batch_max:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
+            batch, stop = take_batch(item, self._queue.get_nowait, queue.Empty, self.batch_max)
             started = time.perf_counter()
             results: list[tuple[asyncio.Future[None], BaseException | None]] = []
             try:
