@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from cluster.conftest import Cluster
 from load_support import start_and_connect, verify, with_agents
@@ -200,3 +201,33 @@ def test_timers_of_dead_node_fire_on_survivor(cluster_factory: Callable[..., Clu
         assert detail["state"] == "queued"
     finally:
         http.close()
+
+
+def test_reload_through_any_node_outlives_the_engine_node(cluster_factory: Callable[..., Cluster]) -> None:
+    """A reload sent to a forwarding node is applied by the engine node; the node that takes over
+    after it dies re-reads the file, so the reloaded configuration stays in force."""
+    cluster = cluster_factory()
+    owner = cluster.owner()
+    follower = next(n for n in cluster.nodes if n is not owner)
+    path = owner.config_path
+    cfg = yaml.safe_load(path.read_text())
+    cfg["tenants"][0]["queues"].append(
+        {"name": "returns", "number": 5, "display_name": "Returns", "skills": ["support"]}
+    )
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with httpx.Client(base_url=follower.base_url, timeout=30) as http:
+        token = http.post(
+            "/api/v1/auth/login", json={"tenant": "example.com", "login": "sam", "password": "demo"}
+        ).json()["token"]
+        sam = {"Authorization": "Bearer " + token}
+        result = http.post("/api/v1/admin/reload", headers=sam)
+        assert result.status_code == 200, result.text
+        assert {c["path"]: c["change"] for c in result.json()["changes"]}["tenants[0].queues[4]"] == "added"
+        for node in cluster.nodes:  # every node answers with the reloaded queue
+            r = http.get(f"{node.base_url}/api/v1/admin/queues/returns", headers=sam)
+            assert r.status_code == 200 and r.json()["managed"] == "config", r.text
+        owner.kill()
+        assert cluster.owner() is not owner
+        applied = http.get("/api/v1/admin/config", headers=sam)  # what the engine now runs with
+        assert applied.status_code == 200, applied.text
+        assert "returns" in [q["name"] for q in applied.json()["queues"]]
