@@ -231,3 +231,50 @@ def test_reload_through_any_node_outlives_the_engine_node(cluster_factory: Calla
         applied = http.get("/api/v1/admin/config", headers=sam)  # what the engine now runs with
         assert applied.status_code == 200, applied.text
         assert "returns" in [q["name"] for q in applied.json()["queues"]]
+
+
+def test_agent_websocket_resumes_on_a_survivor(cluster_factory: Callable[..., Cluster]) -> None:
+    """The agent's WebSocket through a forwarding node closes with 1012 when the engine node dies;
+    the agent reconnects to another node with its cursor and gets exactly what came after it."""
+    from websockets.exceptions import ConnectionClosed
+
+    from faces.native_client import AgentSocket, close_all
+
+    cluster = cluster_factory()
+    owner = cluster.owner()
+    near, far = [n for n in cluster.nodes if n is not owner]
+    customer = {"Authorization": SP_AUTH.format(client_id=uuid.uuid4())}
+    with httpx.Client(base_url=near.base_url, timeout=30) as http:
+        token = http.post(
+            "/api/v1/auth/login", json={"tenant": "example.com", "login": "alice", "password": "demo"}
+        ).json()["token"]
+        alice = {"Authorization": "Bearer " + token}
+        assert http.put("/api/v1/agent/state", json={"state": "ready"}, headers=alice).status_code == 200
+        chat_id = http.post(sp_url("/chats"), json={}, headers=customer).json()["chat_id"]
+        offers: list[Any] = []
+        deadline = time.monotonic() + 10
+        while not offers and time.monotonic() < deadline:
+            offers = http.get("/api/v1/agent/offers", headers=alice).json()["items"]
+        accepted = http.post(f"/api/v1/agent/offers/{offers[0]['offer_id']}/accept", headers=alice)
+        assert accepted.status_code == 200, accepted.text
+        try:
+            ws = AgentSocket(near.base_url, token, {chat_id: 0})
+            ws.expect(lambda f: f.get("type") == "chat_event" and f["event"]["kind"] == "party_joined", 10)
+            ws.drain(0.5)
+            cursor = max(f["event"]["seq"] for f in ws.chat_events(chat_id))
+            owner.kill()
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(200):  # frames still in flight, then the close
+                    ws.conn.recv(timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+            said = {"event": "chat_session_message", "msg_id": "after-failover", "msg": "are you there?"}
+            r = http.post(sp_url(f"/chats/{chat_id}/events"), json={"events": [said]}, headers=customer)
+            assert r.status_code == 200, r.text  # held by the forwarding node until the takeover
+            resumed = AgentSocket(far.base_url, token, {chat_id: cursor})
+            frame = resumed.expect(
+                lambda f: f.get("type") == "chat_event" and f["event"].get("text") == "are you there?", 15
+            )
+            seqs = [f["event"]["seq"] for f in resumed.chat_events(chat_id)]
+            assert seqs == list(range(cursor + 1, frame["event"]["seq"] + 1))  # no gap, no repeat
+        finally:
+            close_all()
