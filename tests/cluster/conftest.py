@@ -110,7 +110,7 @@ def round_robin(client: httpx.Client, cluster: Cluster) -> httpx.Client:
     return client
 
 
-def cluster_config(db_url: str, files_dir: Path) -> dict[str, Any]:
+def cluster_config(db_url: str) -> dict[str, Any]:
     cfg = demo_dict()
     server = cfg["server"]
     server["allow_short_timers"] = True
@@ -118,7 +118,8 @@ def cluster_config(db_url: str, files_dir: Path) -> dict[str, Any]:
     server["store"] = {"kind": "postgresql", "url": db_url, "pool_size": 4}
     server["bus"] = {"kind": "redis", "channel_prefix": f"fdtest-{uuid.uuid4().hex[:8]}"}
     server["cluster"] = {"lease_seconds": LEASE_SECONDS, "renew_seconds": RENEW_SECONDS}
-    server["files"] = {"dir": str(files_dir)}
+    # Upload bytes in the database: no directory shared between the nodes.
+    server["files"] = {"kind": "store"}
     cfg["tenants"][0]["faces"]["ece"]["demo_auto_agent"] = True
     return cfg
 
@@ -167,7 +168,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One three-node cluster shared by a module's tests (which must leave it as they found it)."""
     base = tmp_path_factory.mktemp("cluster")
     with fresh_database() as db:
-        c = start_cluster(base, db, cluster_config(db, base / "files"))
+        c = start_cluster(base, db, cluster_config(db))
         try:
             yield c
         finally:
@@ -184,7 +185,7 @@ def cluster_factory(tmp_path: Path) -> Iterator[Callable[[Mutator | None], Clust
     def make(mutate: Mutator | None = None) -> Cluster:
         base = tmp_path / f"cluster{len(started)}"
         db = stack.enter_context(fresh_database())
-        cfg = cluster_config(db, base / "files")
+        cfg = cluster_config(db)
         if mutate is not None:
             mutate(cfg)
         started.append(start_cluster(base, db, cfg))

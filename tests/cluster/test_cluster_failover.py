@@ -262,6 +262,15 @@ def test_agent_websocket_resumes_on_a_survivor(cluster_factory: Callable[..., Cl
             ws.expect(lambda f: f.get("type") == "chat_event" and f["event"]["kind"] == "party_joined", 10)
             ws.drain(0.5)
             cursor = max(f["event"]["seq"] for f in ws.chat_events(chat_id))
+            upload = http.post(
+                f"/api/v1/chats/{chat_id}/files",
+                files={"file": ("notes.bin", bytes(range(256)) * 64, "application/octet-stream")},
+                headers=alice,
+            )
+            assert upload.status_code in (200, 201), upload.text
+            file_id = upload.json()["event"]["file_id"]
+            ws.expect(lambda f: f.get("type") == "chat_event" and f["event"]["kind"] == "file", 10)
+            cursor = max(f["event"]["seq"] for f in ws.chat_events(chat_id))
             owner.kill()
             with pytest.raises(ConnectionClosed) as closed:
                 for _ in range(200):  # frames still in flight, then the close
@@ -276,5 +285,9 @@ def test_agent_websocket_resumes_on_a_survivor(cluster_factory: Callable[..., Cl
             )
             seqs = [f["event"]["seq"] for f in resumed.chat_events(chat_id)]
             assert seqs == list(range(cursor + 1, frame["event"]["seq"] + 1))  # no gap, no repeat
+            # the upload's bytes come from the database on a node that never had them on disk
+            url = f"{far.base_url}/api/v1/chats/{chat_id}/files/{file_id}"
+            got = httpx.get(url, headers=alice, timeout=30)
+            assert got.status_code == 200 and got.content == bytes(range(256)) * 64
         finally:
             close_all()

@@ -440,6 +440,7 @@ async def test_purge_removes_a_chat_and_everything_of_it(store: Store) -> None:
         await store.write(
             WriteIntent(
                 files=[FileRecord(f"f{n}", "t1", "o", c.id, "n", "t", 1, 1.0, "/p")],
+                blobs=[(f"f{n}", bytes([n]))],
                 surveys=[SurveyRecord(f"s{n}", "t1", c.id, "native", None, [], 1700.0 + n)],
                 outbox=[rows[c.id]],
                 attempts=[DeliveryAttempt(rows[c.id].id, 1, 1.0, 200, None, 1)],
@@ -448,13 +449,16 @@ async def test_purge_removes_a_chat_and_everything_of_it(store: Store) -> None:
             .add_event(c.id, message(1), "k")
         )
     loose = FileRecord("loose", "t1", "o", None, "n", "t", 1, 1.0, "/p")
-    await store.write(WriteIntent(files=[loose]))
+    await store.write(WriteIntent(files=[loose], blobs=[("loose", b"x")]))
     await store.write(WriteIntent(purges=[Purge(chat_ids=[doomed.id], file_ids=["loose"])]))
     assert await store.load_chat(doomed.id) is None
     assert await store.read_events(doomed.id, 0, 10) == []
     assert await store.dedupe_keys(doomed.id) == {}
     assert await store.chat_files([doomed.id]) == []
     assert await store.get_file("loose") is None
+    assert await store.file_bytes("loose") is None
+    assert await store.file_bytes("f0") is None
+    assert await store.file_bytes("f1") == bytes([1])
     assert await store.outbox_get(rows[doomed.id].id) is None
     assert await store.delivery_attempts(rows[doomed.id].id) == []
     assert [s.id for s in await store.list_surveys("t1", 0, 1e12)] == ["s1"]
@@ -464,6 +468,16 @@ async def test_purge_removes_a_chat_and_everything_of_it(store: Store) -> None:
     assert len(await store.chat_files([kept.id])) == 1
     assert await store.outbox_get(rows[kept.id].id) == rows[kept.id]
     assert len(await store.delivery_attempts(rows[kept.id].id)) == 1
+
+
+async def test_file_bytes_round_trip_once(store: Store) -> None:
+    """Upload bytes kept in the store (server.files.kind: store): binary-safe, written once."""
+    data = bytes(range(256)) * 400  # every byte value, 100 KiB
+    record = FileRecord("blob1", "t1", "o", None, "b.bin", "application/octet-stream", len(data), 1.0, "b1")
+    await store.write(WriteIntent(files=[record], blobs=[("blob1", data)]))
+    await store.write(WriteIntent(blobs=[("blob1", b"overwrite attempt")]))
+    assert await store.file_bytes("blob1") == data
+    assert await store.file_bytes("missing") is None
 
 
 async def test_outbox_listing_paging_and_due(store: Store) -> None:

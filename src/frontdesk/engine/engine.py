@@ -96,7 +96,7 @@ class Engine:
         self.core.router = lambda tenant_id: routing.route(self.core, tenant_id)
         self.auth = Auth(self.core)
         files_dir = Path(config.server.files.dir or Path(config.server.data_dir) / "files")
-        self.files = FileService(self.core, files_dir)
+        self.files = FileService(self.core, files_dir, in_store=config.server.files.kind == "store")
         self.started_at = time.time()
         self._startup_hooks: list[Callable[[], Awaitable[None]]] = []
         self._kv_claims: set[tuple[str, str]] = set()
@@ -460,8 +460,8 @@ class Engine:
     async def get_file(self, file_id: str) -> FileRecord | None:
         return await self.files.get(file_id)
 
-    def file_path(self, record: FileRecord) -> Path:
-        return self.files.open_path(record)
+    async def file_path(self, record: FileRecord) -> Path:
+        return await self.files.local_path(record)
 
     # -- agents ------------------------------------------------------------------------------
     def verify_token(self, token: str) -> Principal:

@@ -1,4 +1,7 @@
-"""Uploaded files: bytes on disk under the data directory, metadata in the store."""
+"""Uploaded files: metadata in the store; bytes on disk under the files directory, and with
+``server.files.kind: store`` also in the store, so a node that never saw the upload (another node
+of a cluster, or the one that took the engine over) fetches them into its own directory on first use.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +43,10 @@ def blocked(name: str, content_type: str, blocked_types: list[str]) -> bool:
 
 
 class FileService:
-    def __init__(self, core: Core, directory: Path) -> None:
+    def __init__(self, core: Core, directory: Path, *, in_store: bool = False) -> None:
         self.core = core
         self.directory = directory
+        self.in_store = in_store
 
     def _path(self, file_id: str) -> Path:
         return self.directory / file_id[:2] / file_id
@@ -67,6 +71,7 @@ class FileService:
         path = self._path(file_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         size = 0
+        kept: list[bytes] = []
         try:
             # Chunk writes go to the page cache and are short; only the fsync is worth a thread.
             with open(path, "wb") as out:  # noqa: ASYNC230
@@ -75,6 +80,8 @@ class FileService:
                     if size > max_bytes:
                         raise errors.PayloadTooLarge("Upload size limit exceeded")
                     out.write(chunk)
+                    if self.in_store:
+                        kept.append(chunk)
                 out.flush()
                 await asyncio.to_thread(os.fsync, out.fileno())
         except BaseException:
@@ -93,6 +100,8 @@ class FileService:
         )
         tx = Tx()
         tx.intent.files.append(record)
+        if self.in_store:
+            tx.intent.blobs.append((file_id, b"".join(kept)))
         await self.core.commit(tx)
         return record
 
@@ -101,3 +110,20 @@ class FileService:
 
     def open_path(self, record: FileRecord) -> Path:
         return self.directory / record.path
+
+    async def local_path(self, record: FileRecord) -> Path:
+        """Where the bytes are on this node, fetched from the store first when they are kept there."""
+        path = self.open_path(record)
+        if self.in_store and not await asyncio.to_thread(path.is_file):
+            data = await self.core.store.file_bytes(record.id)
+            if data is not None:
+                await asyncio.to_thread(_write_atomically, path, data)
+        return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers never see half a file: write beside it, then rename over."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

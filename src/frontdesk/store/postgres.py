@@ -48,6 +48,8 @@ _CRM_CLEAR, _CRM_DELETE, _CRM_PUT = _n(sql.CRM_CLEAR), _n(sql.CRM_DELETE), _n(sq
 _OUTBOX, _ATTEMPT = _n(sql.OUTBOX), _n(sql.ATTEMPT)
 _PURGE_CHAT = tuple(_n(s) for s in sql.PURGE_CHAT)
 _PURGE_FILE = _n(sql.PURGE_FILE)
+_PURGE_BLOB = _n(sql.PURGE_BLOB)
+_BLOB_PUT = _n(sql.BLOB_PUT)
 
 # FOR SHARE: a takeover (an UPDATE of this row) waits until this write transaction has committed,
 # so no write of the old holder can land after the new holder's epoch exists.
@@ -119,7 +121,7 @@ def _payload(rows: Sequence[Sequence[Any]]) -> int:
     size = 0
     for row in rows:
         for value in row:
-            if isinstance(value, str):
+            if isinstance(value, str | bytes):
                 size += len(value)
             elif value is not None:
                 size += 8
@@ -136,6 +138,7 @@ _ORDER = (
     _KV_PUT,
     _KV_DEL,
     _FILE,
+    _BLOB_PUT,
     _SURVEY,
     _CRM_CLEAR,
     _CRM_DELETE,
@@ -156,6 +159,7 @@ def _rows(intent: WriteIntent) -> list[_Rows]:
         list(intent.kv_put),
         list(intent.kv_delete),
         [codec.file_row(f) for f in intent.files],
+        list(intent.blobs),
         [codec.survey_row(s) for s in intent.surveys],
         [(t,) for t in intent.crm_clear],
         list(intent.crm_delete),
@@ -210,6 +214,7 @@ class _Batch:
             for statement in _PURGE_CHAT:
                 await self.run(statement, chats)
             await self.run(_PURGE_FILE, [(f,) for f in purge.file_ids])
+            await self.run(_PURGE_BLOB, [(f,) for f in purge.file_ids])
 
     async def apply_merged(self, batch: list[list[_Rows]]) -> None:
         """Every intent of an upsert-only batch, one executemany per statement."""
@@ -508,6 +513,10 @@ class PostgresStore:
     async def get_file(self, file_id: str) -> FileRecord | None:
         rows = await self._query(_n(sql.FILE_GET), file_id)
         return codec.file_from_row(tuple(rows[0])) if rows else None
+
+    async def file_bytes(self, file_id: str) -> bytes | None:
+        rows = await self._query(_n(sql.BLOB_GET), file_id)
+        return bytes(rows[0][0]) if rows else None
 
     async def list_surveys(self, tenant_id: str, since: float, until: float) -> list[SurveyRecord]:
         rows = await self._query(_n(sql.SURVEYS), tenant_id, float(since), float(until))

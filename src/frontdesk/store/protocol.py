@@ -77,6 +77,7 @@ class WriteIntent:
     kv_put: list[tuple[str, str, str, float | None]] = field(default_factory=list)
     kv_delete: list[tuple[str, str]] = field(default_factory=list)
     files: list[FileRecord] = field(default_factory=list)
+    blobs: list[tuple[str, bytes]] = field(default_factory=list)  # (file id, bytes) when kept in the store
     surveys: list[SurveyRecord] = field(default_factory=list)
     outbox: list[OutboxRow] = field(default_factory=list)
     attempts: list[DeliveryAttempt] = field(default_factory=list)
@@ -110,6 +111,7 @@ class WriteIntent:
             or self.kv_put
             or self.kv_delete
             or self.files
+            or self.blobs
             or self.surveys
             or self.outbox
             or self.attempts
@@ -145,6 +147,9 @@ class Store(Protocol):
     async def kv_list(self, namespace: str) -> dict[str, str]: ...
 
     async def get_file(self, file_id: str) -> FileRecord | None: ...
+
+    async def file_bytes(self, file_id: str) -> bytes | None:
+        """The bytes of an upload kept in the store (``server.files.kind: store``)."""
 
     async def list_surveys(self, tenant_id: str, since: float, until: float) -> list[SurveyRecord]: ...
 

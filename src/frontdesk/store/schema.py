@@ -7,6 +7,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -155,4 +156,11 @@ leases = Table(
     Column("url", String(400), nullable=False),
     Column("epoch", Integer, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+file_blobs = Table(
+    "file_blobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )

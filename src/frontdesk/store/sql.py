@@ -66,12 +66,17 @@ ATTEMPT = (
 PURGE_CHAT = (
     "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_outbox WHERE chat_id=?)",
     "DELETE FROM events WHERE chat_id=?",
+    "DELETE FROM file_blobs WHERE id IN (SELECT id FROM files WHERE chat_id=?)",
     "DELETE FROM files WHERE chat_id=?",
     "DELETE FROM surveys WHERE chat_id=?",
     "DELETE FROM webhook_outbox WHERE chat_id=?",
     "DELETE FROM chats WHERE id=?",
 )
 PURGE_FILE = "DELETE FROM files WHERE id=?"
+PURGE_BLOB = "DELETE FROM file_blobs WHERE id=?"
+# File bytes kept in the database (server.files.kind: store); written once, never changed.
+BLOB_PUT = "INSERT INTO file_blobs (id, data) VALUES (?,?) ON CONFLICT(id) DO NOTHING"
+BLOB_GET = "SELECT data FROM file_blobs WHERE id=?"
 
 # -- reads ----------------------------------------------------------------------------------------
 LEASE_GET = "SELECT name, holder, url, epoch, expires_at FROM leases WHERE name=?"

@@ -30,6 +30,7 @@ def _purge(cur: sqlite3.Cursor, purge: Purge) -> None:
             cur.execute(statement, (chat_id,))
     for file_id in purge.file_ids:
         cur.execute(sql.PURGE_FILE, (file_id,))
+        cur.execute(sql.PURGE_BLOB, (file_id,))
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -56,6 +57,8 @@ def _apply(cur: sqlite3.Cursor, intent: WriteIntent) -> None:
         cur.executemany(sql.KV_DEL, intent.kv_delete)
     for f in intent.files:
         cur.execute(sql.FILE, codec.file_row(f))
+    if intent.blobs:
+        cur.executemany(sql.BLOB_PUT, intent.blobs)
     for survey in intent.surveys:
         cur.execute(sql.SURVEY, codec.survey_row(survey))
     for tenant_id in intent.crm_clear:
@@ -272,6 +275,10 @@ class SqliteStore:
     async def get_file(self, file_id: str) -> FileRecord | None:
         rows = await self._query(sql.FILE_GET, (file_id,))
         return codec.file_from_row(rows[0]) if rows else None
+
+    async def file_bytes(self, file_id: str) -> bytes | None:
+        rows = await self._query(sql.BLOB_GET, (file_id,))
+        return bytes(rows[0][0]) if rows else None
 
     async def list_surveys(self, tenant_id: str, since: float, until: float) -> list[SurveyRecord]:
         rows = await self._query(sql.SURVEYS, (tenant_id, since, until))

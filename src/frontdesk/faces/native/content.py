@@ -139,7 +139,7 @@ def register(t: RouteTable, ctx: Ctx) -> None:
         record = await engine.get_file(file_id) if len(file_id) <= 64 else None
         if record is None or record.tenant_id != c.tenant.id or not _in_chat(chat, file_id, record.chat_id):
             raise errors.FileNotFound("No such file in this chat.")
-        path = engine.file_path(record)
+        path = await engine.file_path(record)
         if not await asyncio.to_thread(os.path.isfile, path):
             raise errors.FileNotFound("The file's content is gone.")
         headers = {**NO_STORE, "X-Content-Type-Options": "nosniff"}

@@ -135,8 +135,8 @@ def _disposition(name: str) -> str:
     return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _file_reply(engine: Engine, record: FileRecord) -> Response:
-    path = engine.file_path(record)
+async def _file_reply(engine: Engine, record: FileRecord) -> Response:
+    path = await engine.file_path(record)
     if not os.path.isfile(path):
         raise SpError("5502")
     response = FileResponse(path, media_type=record.content_type, stat_result=None)
@@ -163,12 +163,12 @@ async def _record(engine: Engine, file_id: str) -> FileRecord:
 async def download(engine: Engine, chat_id: str | None, file_id: str) -> Response:
     """No Authorization or tenantUrl: the ids authorise (§3.9)."""
     if chat_id is None:
-        return _file_reply(engine, await _record(engine, file_id))
+        return await _file_reply(engine, await _record(engine, file_id))
     chat = await _chat(engine, chat_id)
     record = await _record(engine, file_id)
     if record.chat_id != chat.id and record.owner != chat.identity and not _referenced(chat, record.id):
         raise SpError("5502")
-    return _file_reply(engine, record)
+    return await _file_reply(engine, record)
 
 
 def _referenced(chat: Chat, file_id: str) -> bool:
