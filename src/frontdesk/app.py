@@ -24,6 +24,7 @@ from frontdesk.engine.engine import Engine
 from frontdesk.faces.native.http import problem
 from frontdesk.ops.middleware import OpsMiddleware
 from frontdesk.ops.service import Ops
+from frontdesk.runtime import freeze_startup_heap
 
 log = logging.getLogger("frontdesk")
 
@@ -72,6 +73,7 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
         if cluster is None:
             await engine.start()
             await ops.start()
+            freeze_startup_heap()
             try:
                 yield
             finally:
@@ -120,6 +122,7 @@ def _cluster_of(engine: Engine, ops: Ops) -> Cluster | None:
                 log.error("taking over with the configuration read at start: %s", exc)
         await engine.start()
         await ops.start()
+        freeze_startup_heap()
 
     return Cluster(engine.store, engine.bus, engine.config.server, lead)
 

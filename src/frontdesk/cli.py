@@ -42,6 +42,7 @@ def serve(
     from frontdesk.app import build_app
     from frontdesk.config import Config
     from frontdesk.logs import configure_logging
+    from frontdesk.runtime import tune_collector
 
     cfg = _load(config, host=host, port=port, data_dir=data_dir)
     assert isinstance(cfg, Config)
@@ -51,6 +52,7 @@ def serve(
         log.warning("%s", warning.line())
     if any(t.demo for t in cfg.tenants):
         log.warning("demo credentials are active; do not expose this server")
+    tune_collector()
     application = build_app(cfg)
     tls = cfg.server.tls
     uvicorn.run(
