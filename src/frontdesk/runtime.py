@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 
-THRESHOLDS = (20_000, 20, 20)
+THRESHOLDS = (10_000, 10, 10)
 
 
 def tune_collector() -> None:
