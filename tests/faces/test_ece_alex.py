@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from ece_client import EGAIN, JABBER, EceCustomer, Stanza, decode_library, decode_smack, smack_creation_body
 from native_client import Agent, close_all
 
@@ -247,5 +248,33 @@ def test_native_agent_sees_alex_only_for_ece(alex: ServerProc) -> None:
         rows = agents.get("items") if isinstance(agents, dict) else agents
         alex_row = [a for a in rows or [] if a.get("login") == "alex"]
         assert alex_row and alex_row[0].get("state") == "ready"
+    finally:
+        close_all()
+
+
+def test_switching_alex_off_and_on_at_run_time(server_factory: Callable[..., ServerProc]) -> None:
+    """A reload that turns ``demo_auto_agent`` off logs Alex out; turning it on brings him back."""
+    srv = server_factory(_alex, name="alex-switch")
+    sam = Agent(srv.base_url, "sam")
+
+    def alex_state() -> str:
+        agents = sam.get("/api/v1/supervisor/agents")["items"]
+        return str(next(a for a in agents if a["login"] == "alex")["state"])
+
+    def reload_with(on: bool) -> None:
+        cfg = yaml.safe_load(srv.config_path.read_text())
+        cfg["tenants"][0]["faces"]["ece"]["demo_auto_agent"] = on
+        srv.config_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        assert sam.post("/api/v1/admin/reload")["applied"] is True
+
+    try:
+        wait_for(lambda: alex_state() == "ready", 10)
+        wait_for(lambda: count(srv) == 4)
+        reload_with(False)
+        wait_for(lambda: alex_state() == "logged_out", 10)
+        assert count(srv) == 0
+        reload_with(True)
+        wait_for(lambda: alex_state() == "ready", 10)
+        wait_for(lambda: count(srv) == 4)
     finally:
         close_all()

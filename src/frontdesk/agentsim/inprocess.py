@@ -234,9 +234,42 @@ def demo_agent_tenants(engine: Engine) -> list[Tenant]:
     return out
 
 
-async def start_demo_agents(engine: Engine) -> None:
-    """Startup hook of the ECE face (``Engine.add_startup_hook``): one runner per demo tenant."""
+RECHECK_SECONDS = 2.0
+
+
+async def run_demo_agents(engine: Engine) -> None:
+    """Keep one Alex per tenant that wants one, following reloads and admin changes of the switch:
+    a tenant that turns it on gets Alex within a few seconds; one that turns it off sees him log
+    out (his chats re-queue or stay, as logout is configured)."""
     opts = build_options({"profile": "alex"}, env={})
-    for tenant in demo_agent_tenants(engine):
-        agent = InProcessAgent(engine, tenant, opts, opts.logins[0])
-        engine.spawn(agent.run())
+    login = opts.logins[0]
+    running: dict[str, asyncio.Task[None]] = {}
+    try:
+        while True:
+            wanted = {t.id: t for t in demo_agent_tenants(engine)}
+            for tenant_id, task in list(running.items()):
+                if tenant_id in wanted and not task.done():
+                    continue
+                del running[tenant_id]
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                tenant = engine.tenant(tenant_id)
+                if tenant_id not in wanted and tenant is not None:
+                    try:
+                        await engine.logout(tenant, login)
+                    except errors.FrontdeskError as exc:
+                        log.info("demo agent %s: no logout in %s: %s", login, tenant_id, exc)
+            for tenant_id, tenant in wanted.items():
+                if tenant_id not in running:
+                    runner = InProcessAgent(engine, tenant, opts, login)
+                    running[tenant_id] = asyncio.get_running_loop().create_task(runner.run())
+            await asyncio.sleep(RECHECK_SECONDS)
+    finally:
+        for task in running.values():
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+async def start_demo_agents(engine: Engine) -> None:
+    """Startup hook of the ECE face (``Engine.add_startup_hook``)."""
+    engine.spawn(run_demo_agents(engine))

@@ -258,10 +258,9 @@ class EceFace:
 
 def routes(engine: Engine) -> list[BaseRoute]:
     face = EceFace(engine)
-    if any(t.config.faces.ece.demo_auto_agent for t in engine.registry.tenants.values()):
-        from frontdesk.agentsim.inprocess import start_demo_agents
+    from frontdesk.agentsim.inprocess import start_demo_agents
 
-        engine.add_startup_hook(lambda: start_demo_agents(engine))
+    engine.add_startup_hook(lambda: start_demo_agents(engine))
     return [
         Route("/egain/{rest:path}", face.dispatch, methods=METHODS),
         Route("/system/egain/{rest:path}", face.dispatch, methods=METHODS),
