@@ -29,12 +29,11 @@ from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]
 
-from frontdesk.domain.events import Event
-from frontdesk.domain.model import AgentRuntime, Chat, FileRecord, SurveyRecord
 from frontdesk.store import codec, migrate, sql
 from frontdesk.store.batching import take_batch
 from frontdesk.store.migrate import START_POSTGRES, connect_error
-from frontdesk.store.protocol import DeliveryAttempt, Lease, LeaseLost, OutboxRow, WriteIntent
+from frontdesk.store.protocol import Lease, LeaseLost, WriteIntent
+from frontdesk.store.reads import SqlReads
 
 __all__ = ["START_POSTGRES", "PostgresStore", "asyncpg_dsn"]
 
@@ -72,10 +71,6 @@ _LEASE_RELEASE = (
 )
 _LEASE_GET = _n(sql.LEASE_GET)
 # The e-mail inside the JSON snapshot, compared case-insensitively like SQLite's json_extract.
-_CUSTOMER_CHATS = (
-    "SELECT id FROM chats WHERE tenant_id=$1 "
-    "AND lower(snapshot::json->'customer'->>'email')=lower($2) ORDER BY created_at"
-)
 
 
 class _Connection(Protocol):
@@ -240,8 +235,13 @@ def _broken(conn: _Connection, exc: BaseException) -> bool:
 _Item = tuple[WriteIntent, "asyncio.Future[None]"]
 
 
-class PostgresStore:
+class PostgresStore(SqlReads):
     """Store implementation over one PostgreSQL database (many nodes may share it)."""
+
+    CUSTOMER_CHATS = (
+        "SELECT id FROM chats WHERE tenant_id=? "
+        "AND lower(snapshot::json->'customer'->>'email')=lower(?) ORDER BY created_at"
+    )
 
     def __init__(
         self, url: str, *, pool_size: int = 10, batch_max: int = 64, auto_migrate: bool = False
@@ -459,10 +459,6 @@ class PostgresStore:
                 return Lease(*row)
         raise RuntimeError(f"lease {name!r} vanished while it was being claimed")
 
-    async def lease_get(self, name: str) -> Lease | None:
-        row = await self._require_pool().fetchrow(_LEASE_GET, name)
-        return Lease(*row) if row is not None else None
-
     async def lease_release(self, name: str, holder: str) -> None:
         await self._require_pool().execute(_LEASE_RELEASE, name, holder)
 
@@ -475,113 +471,14 @@ class PostgresStore:
     async def _query(self, statement: str, *args: Any) -> list[Sequence[Any]]:
         return await self._require_pool().fetch(statement, *args)
 
-    async def load_chats(self, *, live_only: bool) -> list[Chat]:
-        if live_only:
-            rows = await self._query(_n(sql.LIVE_CHATS), time.time() - 86400)
-        else:
-            rows = await self._query(sql.ALL_CHATS)
-        return [codec.chat_from_snapshot(r[0]) for r in rows]
-
-    async def load_chat(self, chat_id: str) -> Chat | None:
-        rows = await self._query(_n(sql.CHAT_SNAPSHOT), chat_id)
-        return codec.chat_from_snapshot(rows[0][0]) if rows else None
-
-    async def read_events(self, chat_id: str, since: int, limit: int) -> list[Event]:
-        rows = await self._query(_n(sql.EVENTS_SINCE), chat_id, since, limit)
-        return [codec.event_from_row(*r) for r in rows]
-
-    async def dedupe_keys(self, chat_id: str) -> dict[str, int]:
-        rows = await self._query(_n(sql.DEDUPE_KEYS), chat_id)
-        return {r[0]: r[1] for r in rows}
-
-    async def load_agents(self) -> list[AgentRuntime]:
-        rows = await self._query(sql.AGENTS)
-        return [codec.agent_from_snapshot(r[0]) for r in rows]
-
-    async def load_counters(self) -> dict[tuple[str, str], int]:
-        rows = await self._query(sql.COUNTERS)
-        return {(r[0], r[1]): r[2] for r in rows}
-
-    async def kv_get(self, namespace: str, key: str) -> str | None:
-        rows = await self._query(_n(sql.KV_GET), namespace, key, time.time())
-        return str(rows[0][0]) if rows else None
-
-    async def kv_list(self, namespace: str) -> dict[str, str]:
-        rows = await self._query(_n(sql.KV_LIST), namespace, time.time())
-        return {r[0]: r[1] for r in rows}
-
-    async def get_file(self, file_id: str) -> FileRecord | None:
-        rows = await self._query(_n(sql.FILE_GET), file_id)
-        return codec.file_from_row(tuple(rows[0])) if rows else None
-
-    async def file_bytes(self, file_id: str) -> bytes | None:
-        rows = await self._query(_n(sql.BLOB_GET), file_id)
-        return bytes(rows[0][0]) if rows else None
-
-    async def list_surveys(self, tenant_id: str, since: float, until: float) -> list[SurveyRecord]:
-        rows = await self._query(_n(sql.SURVEYS), tenant_id, float(since), float(until))
-        return [codec.survey_from_row(r[0]) for r in rows]
+    async def _rows(self, statement: str, *params: Any) -> list[Sequence[Any]]:
+        return await self._query(_n(statement), *params)
 
     # -- operations ----------------------------------------------------------------------------
-    async def outbox_due(self, now: float, limit: int) -> list[OutboxRow]:
-        rows = await self._query(_n(sql.OUTBOX_DUE), float(now), limit)
-        return [OutboxRow(*r) for r in rows]
-
-    async def outbox_list(
-        self, tenant_id: str, webhook_id: str | None, limit: int, offset: int
-    ) -> tuple[list[OutboxRow], int]:
-        params: tuple[str, ...]
-        if webhook_id is None:
-            count, page, params = sql.OUTBOX_COUNT, sql.OUTBOX_PAGE, (tenant_id,)
-        else:
-            count, page, params = sql.OUTBOX_COUNT_HOOK, sql.OUTBOX_PAGE_HOOK, (tenant_id, webhook_id)
-        total = (await self._query(_n(count), *params))[0][0]
-        rows = await self._query(_n(page), *params, limit, offset)
-        return [OutboxRow(*r) for r in rows], int(total)
-
-    async def outbox_get(self, delivery_id: str) -> OutboxRow | None:
-        rows = await self._query(_n(sql.OUTBOX_GET), delivery_id)
-        return OutboxRow(*rows[0]) if rows else None
-
-    async def delivery_attempts(self, delivery_id: str) -> list[DeliveryAttempt]:
-        rows = await self._query(_n(sql.ATTEMPTS), delivery_id)
-        return [DeliveryAttempt(*r) for r in rows]
-
-    async def ended_chats_before(self, tenant_id: str, before: float, limit: int) -> list[str]:
-        rows = await self._query(_n(sql.ENDED_CHATS_BEFORE), tenant_id, float(before), limit)
-        return [str(r[0]) for r in rows]
-
-    async def files_before(self, tenant_id: str, before: float, limit: int) -> list[FileRecord]:
-        rows = await self._query(_n(sql.FILES_BEFORE), tenant_id, float(before), limit)
-        return [codec.file_from_row(tuple(r)) for r in rows]
-
-    async def chat_files(self, chat_ids: list[str]) -> list[FileRecord]:
-        out: list[FileRecord] = []
-        for chat_id in chat_ids:
-            rows = await self._query(_n(sql.CHAT_FILES), chat_id)
-            out += [codec.file_from_row(tuple(r)) for r in rows]
-        return out
-
-    async def customer_chats(self, tenant_id: str, email: str) -> list[str]:
-        rows = await self._query(_CUSTOMER_CHATS, tenant_id, email)
-        return [str(r[0]) for r in rows]
-
-    async def chats_between(self, since: float, until: float, after_id: str, limit: int) -> list[Chat]:
-        rows = await self._query(_n(sql.CHATS_BETWEEN), float(since), float(until), after_id, limit)
-        return [codec.chat_from_snapshot(r[0]) for r in rows]
-
-    async def count_chats_between(self, since: float, until: float) -> int:
-        rows = await self._query(_n(sql.COUNT_CHATS_BETWEEN), float(since), float(until))
-        return int(rows[0][0])
-
     async def ping(self) -> None:
         if self._writer_task is None or self._writer_task.done():
             raise RuntimeError("the writer is not running")
         await self._query(sql.PING)
-
-    async def crm_rows(self, tenant_id: str) -> list[tuple[str, str, str]]:
-        rows = await self._query(_n(sql.CRM_ROWS), tenant_id)
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     async def stats(self) -> dict[str, Any]:
         return {
