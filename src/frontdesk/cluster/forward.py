@@ -35,6 +35,7 @@ LOCAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _HOP = frozenset(
     {
         b"connection",
+        b"expect",  # the body is already read whole; the engine node must not wait to send 100
         b"keep-alive",
         b"proxy-authenticate",
         b"proxy-authorization",
