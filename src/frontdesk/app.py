@@ -63,10 +63,13 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
     if cluster is not None:
 
         def forwarder(app: ASGIApp) -> ASGIApp:
-            forwarders.append(Forwarder(app, cluster=cluster, body_cap=ops.body_cap))
+            on_result = ops.metrics.forward_result if ops.metrics is not None else None
+            forwarders.append(Forwarder(app, cluster=cluster, body_cap=ops.body_cap, on_result=on_result))
             return forwarders[-1]
 
         middleware.insert(0, Middleware(forwarder))
+        if ops.metrics is not None:
+            ops.metrics.watch_cluster(lambda: cluster.serving.is_set())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -186,3 +186,18 @@ def test_crmod_activity_across_nodes(cluster: Cluster) -> None:
     assert crmod_client.wrapup(bases[2], crmod_client.interaction(iid))[0]["Status"] == "OK"
     twice = crmod_client.wrapup(bases[0], crmod_client.interaction(iid))
     assert twice[0]["Status"] == "Activity has already been wrapped up"
+
+
+def test_metrics_show_the_engine_node_and_forwarding(cluster: Cluster) -> None:
+    """Each node's /metrics says whether it runs the engine and how its forwarding went."""
+
+    def sample(text: str, name: str) -> float:
+        values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name)]
+        return sum(values)
+
+    owner = cluster.owner()
+    for node in cluster.nodes:
+        text = httpx.get(node.base_url + "/metrics", timeout=10).text
+        assert sample(text, "frontdesk_engine_node ") == (1.0 if node is owner else 0.0)
+        answered = sample(text, 'frontdesk_forwarded_requests_total{outcome="answered"}')
+        assert (answered > 0) == (node is not owner)  # the earlier tests went through every node

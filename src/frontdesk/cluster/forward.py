@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -77,10 +78,18 @@ def unavailable(path: str, retry_after: int = 1) -> Response:
 
 
 class Forwarder:
-    def __init__(self, app: ASGIApp, *, cluster: Cluster, body_cap: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        cluster: Cluster,
+        body_cap: int,
+        on_result: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
         self.cluster = cluster
         self.body_cap = body_cap
+        self._on_result = on_result or (lambda outcome: None)
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -160,6 +169,7 @@ class Forwarder:
                     skip_auto_headers=skip,
                 ) as resp:
                     await _relay(resp, send)
+                    self._on_result("answered")
                     return
             except aiohttp.ClientConnectorError:
                 self.cluster.suspect(url)  # never reached the owner: safe to send to the next one
@@ -167,6 +177,8 @@ class Forwarder:
                 if method not in _IDEMPOTENT:
                     break  # may have committed: the client re-sends with its message id
                 self.cluster.suspect(url)
+            self._on_result("retried")
+        self._on_result("unavailable")
         await unavailable(scope["path"])(scope, receive, send)
 
     async def _headers(self, scope: Scope, method: str) -> tuple[list[tuple[str, str]], list[str]]:

@@ -138,6 +138,16 @@ class Metrics:
             ["tenant", "outcome"],
             registry=r,
         )
+        self.engine_node = Gauge(
+            "frontdesk_engine_node", "1 while this node runs the engine (always 1 on one node)", registry=r
+        )
+        self.engine_node.set(1)
+        self.forwarded = Counter(
+            "frontdesk_forwarded_requests",
+            "Requests this node forwarded to the engine node, by outcome (answered, retried, unavailable)",
+            ["outcome"],
+            registry=r,
+        )
         self.long_polls = LongPolls()
         r.register(_State(engine, self.long_polls))
 
@@ -189,6 +199,13 @@ class Metrics:
                     self.messages.labels(tenant_id).inc()
 
             tx.after.append(count)
+
+    def watch_cluster(self, leading: Callable[[], bool]) -> None:
+        """In a cluster the gauge follows the lease, read at each scrape."""
+        self.engine_node.set_function(lambda: 1.0 if leading() else 0.0)
+
+    def forward_result(self, outcome: str) -> None:
+        self.forwarded.labels(outcome).inc()
 
     def webhook_result(self, tenant_id: str, outcome: str) -> None:
         self.webhooks.labels(tenant_id, outcome).inc()
