@@ -152,9 +152,8 @@ class Forwarder:
             await too_large(face_of(scope["path"]), scope["path"])(scope, receive, send)
             return
         method: str = scope["method"]
-        wait = self.cluster.ttl + self.cluster.renew + 2.0
         while True:
-            url = await self.cluster.leader_url(wait)
+            url = await self.cluster.leader_url(self.cluster.takeover_wait)
             if url is None:
                 break
             headers, skip = await self._headers(scope, method)
@@ -200,7 +199,7 @@ class Forwarder:
         first = await receive()
         if first["type"] != "websocket.connect":
             return
-        url = await self.cluster.leader_url(self.cluster.ttl + self.cluster.renew + 2.0)
+        url = await self.cluster.leader_url(self.cluster.takeover_wait)
         if url is None:
             await send({"type": "websocket.close", "code": 1012})
             return

@@ -71,6 +71,7 @@ class Cluster:
         self._key: bytes | None = None
         self._suspects: dict[str, float] = {}  # url -> lease expiry seen when it failed
         self._changed = asyncio.Event()
+        self._reading: asyncio.Task[None] | None = None  # the one lease read in flight, shared
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -129,11 +130,22 @@ class Cluster:
         self.lease = lease
         self._changed.set()
 
+    @property
+    def takeover_wait(self) -> float:
+        """How long a forwarded request may wait for a survivor to take a dead holder's lease."""
+        return self.ttl + self.renew + 2.0
+
     def _heard(self, _: str) -> None:
         """A leader change was announced on the bus: re-read the lease now instead of at timeout."""
-        asyncio.get_running_loop().create_task(self._refresh())
+        self._refresh()
 
-    async def _refresh(self) -> None:
+    def _refresh(self) -> asyncio.Task[None]:
+        """Read the lease, sharing one read among every request waiting for a new holder."""
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.get_running_loop().create_task(self._read_lease())
+        return self._reading
+
+    async def _read_lease(self) -> None:
         try:
             self._see(await self.store.lease_get(LEASE))
         except Exception as exc:
@@ -160,14 +172,13 @@ class Cluster:
             left = deadline - time.monotonic()
             if left <= 0 or self.leading:
                 return None
+            # Woken by a claim or a bus notice; else poll the lease every 0.25 s until a survivor
+            # holds it.
             self._changed.clear()
-            await self._refresh()
-            if self._usable(self.lease):
-                continue
             try:
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.25))
             except TimeoutError:
-                pass
+                await asyncio.shield(self._refresh())
 
     # -- the key that signs forwarded client addresses -------------------------------------------
     async def _ensure_key(self) -> None:

@@ -111,13 +111,16 @@ class FileService:
     def open_path(self, record: FileRecord) -> Path:
         return self.directory / record.path
 
-    async def local_path(self, record: FileRecord) -> Path:
-        """Where the bytes are on this node, fetched from the store first when they are kept there."""
+    async def local_path(self, record: FileRecord) -> Path | None:
+        """Where the bytes are on this node (fetched from the store first when they are kept there),
+        or None when they are gone."""
         path = self.open_path(record)
-        if self.in_store and not await asyncio.to_thread(path.is_file):
-            data = await self.core.store.file_bytes(record.id)
-            if data is not None:
-                await asyncio.to_thread(_write_atomically, path, data)
+        if await asyncio.to_thread(path.is_file):
+            return path
+        data = await self.core.store.file_bytes(record.id) if self.in_store else None
+        if data is None:
+            return None
+        await asyncio.to_thread(_write_atomically, path, data)
         return path
 
 

@@ -140,7 +140,7 @@ def register(t: RouteTable, ctx: Ctx) -> None:
         if record is None or record.tenant_id != c.tenant.id or not _in_chat(chat, file_id, record.chat_id):
             raise errors.FileNotFound("No such file in this chat.")
         path = await engine.file_path(record)
-        if not await asyncio.to_thread(os.path.isfile, path):
+        if path is None:
             raise errors.FileNotFound("The file's content is gone.")
         headers = {**NO_STORE, "X-Content-Type-Options": "nosniff"}
         return FileResponse(path, media_type=record.content_type, filename=record.name, headers=headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections import deque
 from collections.abc import AsyncIterator
@@ -138,7 +137,7 @@ def _disposition(name: str) -> str:
 
 async def _file_reply(engine: Engine, record: FileRecord) -> Response:
     path = await engine.file_path(record)
-    if not await asyncio.to_thread(os.path.isfile, path):
+    if path is None:
         raise SpError("5502")
     response = FileResponse(path, media_type=record.content_type, stat_result=None)
     response.headers["content-disposition"] = _disposition(record.name)
