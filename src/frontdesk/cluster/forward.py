@@ -21,12 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
 from frontdesk.cluster import peer
 from frontdesk.cluster.node import Cluster
+from frontdesk.httpbody import read_limited
 from frontdesk.ops.middleware import face_of, too_large
 
 log = logging.getLogger("frontdesk.cluster")
@@ -54,10 +56,6 @@ _WS_OWN = frozenset(
 _AUTO = (("accept", "Accept"), ("accept-encoding", "Accept-Encoding"), ("user-agent", "User-Agent"))
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEAD_CODES = (None, 1005, 1006)
-
-
-class _ClientGone(Exception):
-    """The client hung up while its request body was being read."""
 
 
 def unavailable(path: str, retry_after: int = 1) -> Response:
@@ -145,8 +143,8 @@ class Forwarder:
     # -- HTTP ------------------------------------------------------------------------------------
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            body = await _read_body(receive, self.body_cap)
-        except _ClientGone:
+            body = await read_limited(Request(scope, receive), self.body_cap)
+        except ClientDisconnect:
             return
         if body is None:
             await too_large(face_of(scope["path"]), scope["path"])(scope, receive, send)
@@ -244,22 +242,6 @@ def _raw_target(scope: Scope) -> str:
     path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string", b"")
     return (path + (b"?" + query if query else b"")).decode("latin-1")
-
-
-async def _read_body(receive: Receive, cap: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _relay(resp: aiohttp.ClientResponse, send: Send) -> None:

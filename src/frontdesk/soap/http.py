@@ -7,6 +7,7 @@ import re
 
 from starlette.requests import Request
 
+from frontdesk.httpbody import read_limited
 from frontdesk.soap.faults import SoapFault
 
 
@@ -18,17 +19,10 @@ def encoding_acceptable(request: Request) -> bool:
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The decoded body; more than ``max_bytes`` raises ``TOO_LARGE`` without reading the rest."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+    body = await read_limited(request, max_bytes)
+    if body is None:
         raise SoapFault("TOO_LARGE", status=413)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise SoapFault("TOO_LARGE", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")

@@ -19,6 +19,7 @@ from frontdesk.crm.data import CrmData
 from frontdesk.crm.info import screen_pop_url
 from frontdesk.engine.engine import Engine
 from frontdesk.faces.crmod.common import CrmUser, basic_user
+from frontdesk.httpbody import read_limited
 
 MAX_QUERY = 8192
 MAX_BODY = 65_536
@@ -120,14 +121,10 @@ class CtiCommand:
 
     @staticmethod
     async def _body(request: Request) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise PageError(413, "Request too large")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        body = await read_limited(request, MAX_BODY)
+        if body is None:
+            raise PageError(413, "Request too large")
+        return body
 
     # -- ScreenPop (§6.4) --------------------------------------------------------------------
     def screen_pop(self, user: CrmUser, params: Params) -> Response:

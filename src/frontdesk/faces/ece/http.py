@@ -18,6 +18,7 @@ from starlette.responses import Response
 from frontdesk.config.models import EntryPointConfig
 from frontdesk.engine.engine import Engine
 from frontdesk.engine.tenants import Tenant
+from frontdesk.httpbody import read_limited
 
 JAVA_LONG_MIN = -(2**63)
 JAVA_LONG_MAX = 2**63 - 1
@@ -44,17 +45,10 @@ def parse_long(value: str | None) -> int | None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    body = await read_limited(request, limit)
+    if body is None:
         raise TooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def client_address(request: Request) -> str:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from frontdesk.engine.tenants import Tenant
+from frontdesk.httpbody import read_limited
 
 MAX_BODY = 64 * 1024
 MAX_DEPTH = 16
@@ -86,17 +87,10 @@ def json_reply(obj: Any, status_code: int = 200, media_type: str = JSON_TYPE) ->
 
 async def read_body(request: Request) -> bytes:
     """The whole body, refusing more than 64 KiB before it is all buffered."""
-    length = request.headers.get("content-length")
-    if length is not None and length.strip().isdigit() and int(length) > MAX_BODY:
+    body = await read_limited(request, MAX_BODY)
+    if body is None:
         raise TooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise TooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def _too_deep(body: bytes) -> bool:

@@ -24,6 +24,7 @@ from frontdesk.engine.auth import Principal
 from frontdesk.engine.engine import Engine
 from frontdesk.engine.tenants import Tenant
 from frontdesk.faces.native.schemas import FieldError, Problem
+from frontdesk.httpbody import read_limited
 
 log = logging.getLogger("frontdesk.native")
 T = TypeVar("T")
@@ -101,17 +102,10 @@ def decode(raw: bytes, content_type: str | None, typ: type[T]) -> T:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    body = await read_limited(request, limit)
+    if body is None:
         raise errors.PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ import msgspec
 from starlette.requests import Request
 
 from frontdesk.faces.servicepattern.errors import SpError, bad_json
+from frontdesk.httpbody import read_limited
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_EVENTS = 100
@@ -21,17 +22,9 @@ _NO_ID = ("", "null", "undefined")
 
 async def read_json(request: Request) -> Any:
     """The decoded body (``None`` when empty); 413 ``5003`` over 1 MiB; a UTF-8 BOM is tolerated."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_JSON_BYTES:
+    body = await read_limited(request, MAX_JSON_BYTES)
+    if body is None:
         raise bad_json("request body exceeds 1048576 bytes", 413)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_JSON_BYTES:
-            raise bad_json("request body exceeds 1048576 bytes", 413)
-        chunks.append(chunk)
-    body = b"".join(chunks)
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     if not body.strip():
