@@ -221,7 +221,7 @@ class Forwarder:
             await send({"type": "websocket.close", "code": 1012})
             return
         await send({"type": "websocket.accept", "subprotocol": upstream.protocol})
-        await _pump(upstream, receive, send)
+        await _pump(upstream, receive, send, on_dead=lambda: self.cluster.suspect(url))
 
 
 def _take_header(scope: Scope) -> bytes | None:
@@ -254,7 +254,13 @@ async def _relay(resp: aiohttp.ClientResponse, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _pump(upstream: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send) -> None:
+async def _pump(
+    upstream: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send, on_dead: Callable[[], None]
+) -> None:
+    """Relay frames both ways until one side closes. An owner connection that drops without a close
+    frame calls ``on_dead`` before the client hears 1012, so the client's next request waits for
+    the lease to move instead of going to the dead node."""
+
     async def client_to_owner() -> None:
         while True:
             message: Message = await receive()
@@ -276,7 +282,10 @@ async def _pump(upstream: aiohttp.ClientWebSocketResponse, receive: Receive, sen
             else:
                 break
         code = upstream.close_code
-        await send({"type": "websocket.close", "code": 1012 if code in _DEAD_CODES else code})
+        if code in _DEAD_CODES:
+            on_dead()
+            code = 1012
+        await send({"type": "websocket.close", "code": code})
 
     tasks: list[asyncio.Task[Any]] = [
         asyncio.create_task(client_to_owner()),
