@@ -613,6 +613,7 @@ class IdleResult:
     create_s: float = 0.0
     held_peak: int = 0
     rss_before_mb: float = 0.0
+    rss_open_mb: float = 0.0  # after the chats were opened and drained, before any poll is held
     rss_peak_mb: float = 0.0
     rss_samples_mb: list[float] = field(default_factory=list)
     create_progress: list[tuple[int, float]] = field(default_factory=list)  # (chats, seconds)
@@ -663,6 +664,7 @@ async def idle_polls(
                 await chat.poll()
 
         await asyncio.gather(*(drain(c) for c in chats), return_exceptions=True)
+        res.rss_open_mb = proc_rss_bytes(server_pid) / 2**20
         held = 0
         end = time.monotonic() + hold_s
 

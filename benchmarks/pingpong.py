@@ -292,7 +292,8 @@ def run_target(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
             result["idle_polls"] = asdict(idle)
             print(
                 f"[{kind}] idle polls: {idle.created} chats in {idle.create_s:.1f}s, peak {idle.held_peak}"
-                f" polls held, RSS {idle.rss_before_mb:.0f} MB before -> peak {idle.rss_peak_mb:.0f} MB,"
+                f" polls held, RSS {idle.rss_before_mb:.0f} MB before,"
+                f" {idle.rss_open_mb:.0f} MB with the chats open -> peak {idle.rss_peak_mb:.0f} MB,"
                 f" errors {len(idle.errors)}; (chats, seconds): {idle.create_progress}",
                 flush=True,
             )

@@ -22,9 +22,10 @@ from frontdesk.config import Config, ConfigError, load_config
 from frontdesk.domain import errors
 from frontdesk.engine.engine import Engine
 from frontdesk.faces.native.http import problem
-from frontdesk.ops.middleware import OpsMiddleware
+from frontdesk.ops.middleware import OpsGate, OpsMiddleware
 from frontdesk.ops.service import Ops
 from frontdesk.runtime import freeze_startup_heap
+from frontdesk.serving.lane import FastLane
 
 log = logging.getLogger("frontdesk")
 
@@ -44,6 +45,7 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
     from frontdesk.faces.fusion.routes import routes as fusion_routes
     from frontdesk.faces.native.routes import routes as native_routes
     from frontdesk.faces.rightnow.routes import routes as rightnow_routes
+    from frontdesk.faces.servicepattern.routes import lane_routes as sp_lane_routes
     from frontdesk.faces.servicepattern.routes import routes as sp_routes
     from frontdesk.web.routes import routes as web_routes
 
@@ -58,7 +60,8 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
     routes += web_routes(engine)
 
     cluster = _cluster_of(engine, ops)
-    middleware = [Middleware(OpsMiddleware, limiter=ops.limiter, metrics=ops.metrics, body_cap=ops.body_cap)]
+    gate = OpsGate(limiter=ops.limiter, metrics=ops.metrics, body_cap=ops.body_cap)
+    middleware = [Middleware(OpsMiddleware, gate=gate)]
     forwarders: list[Forwarder] = []
     if cluster is not None:
 
@@ -104,6 +107,9 @@ def build_app(config: Config, engine: Engine | None = None) -> Starlette:
         middleware=middleware,
     )
     app.state.cluster = cluster
+    # In a cluster every request may have to be forwarded to the engine node, so all take the
+    # ASGI path with the forwarder in it.
+    app.state.lane = None if cluster is not None else FastLane(sp_lane_routes(engine), gate)
     app.state.engine = engine
     app.state.config = config
     return app

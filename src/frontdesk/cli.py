@@ -54,13 +54,15 @@ def serve(
         log.warning("demo credentials are active; do not expose this server")
     tune_collector()
     application = build_app(cfg)
+    from frontdesk.serving.protocol import protocol_for
+
     tls = cfg.server.tls
     uvicorn.run(
         application,
         host=cfg.server.host,
         port=cfg.server.port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(application.state.lane),
         ws="websockets-sansio",
         log_config=None,
         access_log=False,

@@ -16,19 +16,24 @@ from frontdesk.bus.protocol import Bus
 class Waiter:
     """One parked reader of one or more topics; ``wait`` returns once any of them was published."""
 
-    __slots__ = ("_event", "_notifier", "_topics", "payloads")
+    # A future only while someone waits: ten thousand parked long polls are ten thousand of these.
+    __slots__ = ("_future", "_notifier", "_topics", "_woken", "payloads")
 
     def __init__(self, notifier: Notifier, topics: list[str]) -> None:
         self._notifier = notifier
         self._topics = topics
-        self._event = asyncio.Event()
+        self._woken = False
+        self._future: asyncio.Future[None] | None = None
         self.payloads: list[str] = []
         for topic in topics:
             notifier._add(topic, self)
 
     def _wake(self, payload: str) -> None:
         self.payloads.append(payload)
-        self._event.set()
+        self._woken = True
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(None)
 
     def add_topic(self, topic: str) -> None:
         if topic not in self._topics:
@@ -40,14 +45,27 @@ class Waiter:
             self._topics.remove(topic)
             self._notifier._remove(topic, self)
 
+    def ready(self) -> asyncio.Future[None]:
+        """A future done once woken (at once if a wake is pending); ``clear`` re-arms the flag.
+        For callers that wait on the wake and something else together, without a task each."""
+        future = self._future
+        if future is None or future.done():
+            future = self._future = asyncio.get_running_loop().create_future()
+            if self._woken:
+                future.set_result(None)
+        return future
+
+    def clear(self) -> None:
+        self._woken = False
+
     async def wait(self, timeout: float | None) -> bool:
         """True when woken, False on timeout. Clears the wake flag for the next round."""
-        if not self._event.is_set():
+        if not self._woken:
             try:
-                await asyncio.wait_for(self._event.wait(), timeout)
+                await asyncio.wait_for(self.ready(), timeout)
             except TimeoutError:
                 return False
-        self._event.clear()
+        self._woken = False
         return True
 
     def take(self) -> list[str]:

@@ -99,21 +99,17 @@ def too_large(face: str, path: str) -> Response:
     return PlainTextResponse("Payload Too Large", 413)
 
 
-class OpsMiddleware:
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, metrics: Metrics | None, body_cap: int) -> None:
-        self.app = app
+class OpsGate:
+    """What every request passes, whichever way it reached a face: the logging context, the general
+    rate limit and the HTTP metrics. The ASGI middleware and the hot-route lane both use it."""
+
+    def __init__(self, *, limiter: RateLimiter, metrics: Metrics | None, body_cap: int) -> None:
         self.limiter = limiter
         self.metrics = metrics
         self.body_cap = body_cap
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-        face = face_of(path)
-        headers = Headers(scope=scope)
+    def enter(self, scope: Scope, face: str, path: str, headers: Headers) -> float:
+        """Bind the log context and take a rate-limit token: 0, or the seconds to wait."""
         request_id = headers.get("x-request-id") or f"{_NODE}-{next(_SEQUENCE):x}"
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, face=face, path=path)
@@ -123,11 +119,39 @@ class OpsMiddleware:
         if wait > 0:
             if self.metrics is not None:
                 self.metrics.rate_limited.labels(face).inc()
-            retry = max(1, math.ceil(wait))
+            if scope["type"] == "http":
+                log.info("rate limited %s on %s", address, face)
+        return wait
+
+    def observe(self, face: str, method: str, status: int, started: float) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.http_requests.labels(face, method, str(status)).inc()
+        self.metrics.http_seconds.labels(face).observe(time.perf_counter() - started)
+        if status >= 500:
+            log.warning("answered %d", status)
+
+
+class OpsMiddleware:
+    def __init__(self, app: ASGIApp, *, gate: OpsGate) -> None:
+        self.app = app
+        self.gate = gate
+        self.body_cap = gate.body_cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        face = face_of(path)
+        headers = Headers(scope=scope)
+        wait = self.gate.enter(scope, face, path, headers)
+        if wait > 0:
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 1013})
                 return
-            log.info("rate limited %s on %s", address, face)
+            retry = max(1, math.ceil(wait))
             await self._answer(too_many(face, path, retry), scope, receive, send, face, time.perf_counter())
             return
         if kind == "websocket":
@@ -170,18 +194,10 @@ class OpsMiddleware:
         finally:
             in_http_request.reset(token)
             if not (over and not started_response):
-                self._observe(face, scope.get("method", "GET"), status, started)
+                self.gate.observe(face, scope.get("method", "GET"), status, started)
 
     async def _answer(
         self, response: Response, scope: Scope, receive: Receive, send: Send, face: str, started: float
     ) -> None:
         await response(scope, receive, send)
-        self._observe(face, scope.get("method", "GET"), response.status_code, started)
-
-    def _observe(self, face: str, method: str, status: int, started: float) -> None:
-        if self.metrics is None:
-            return
-        self.metrics.http_requests.labels(face, method, str(status)).inc()
-        self.metrics.http_seconds.labels(face).observe(time.perf_counter() - started)
-        if status >= 500:
-            log.warning("answered %d", status)
+        self.gate.observe(face, scope.get("method", "GET"), response.status_code, started)

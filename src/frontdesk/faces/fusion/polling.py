@@ -9,14 +9,12 @@ stops waiting, so nothing is handed to a dead connection.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.types import Receive
 
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Chat
@@ -25,6 +23,7 @@ from frontdesk.engine.notifier import Waiter, chat_topic
 from frontdesk.engine.tenants import Tenant
 from frontdesk.faces.fusion import render
 from frontdesk.faces.fusion.sessions import Sessions, state
+from frontdesk.serving.holding import client_gone, wake_or_gone
 
 MAX_MESSAGES = 100
 _tokens = itertools.count(1)
@@ -64,13 +63,6 @@ def collect(engine: Engine, tenant: Tenant, chat: Chat) -> list[dict[str, Any]]:
     return out
 
 
-async def _watch_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
 def _superseded(w: Waiter, mine: str) -> bool:
     return any(p.startswith("p:") and p != mine for p in w.take())
 
@@ -98,16 +90,11 @@ async def _hold(
     engine: Engine, request: Request, tenant: Tenant, chat: Chat, w: Waiter, mine: str, hold: float
 ) -> list[dict[str, Any]]:
     deadline = time.monotonic() + hold
-    watch = asyncio.ensure_future(_watch_disconnect(request.receive))
+    gone, watching = client_gone(request)
     try:
         while (left := deadline - time.monotonic()) > 0:
-            waiting = asyncio.ensure_future(w.wait(None))
-            try:
-                await asyncio.wait((waiting, watch), timeout=left, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not waiting.done():
-                    waiting.cancel()
-            if watch.done() or _superseded(w, mine):
+            await wake_or_gone(w, gone, left)
+            if gone.done() or _superseded(w, mine):
                 return []
             messages = collect(engine, tenant, chat)
             if messages:
@@ -116,4 +103,5 @@ async def _hold(
                 return []
         return []
     finally:
-        watch.cancel()
+        if watching:
+            gone.cancel()

@@ -26,6 +26,7 @@ from frontdesk.engine.notifier import Waiter, chat_topic
 from frontdesk.faces.servicepattern.errors import SpError
 from frontdesk.faces.servicepattern.http import EMPTY_EVENTS, JsonBytes, encode
 from frontdesk.faces.servicepattern.render import history_event, queue_position, server_event
+from frontdesk.serving.holding import client_gone, wake_or_gone
 
 log = logging.getLogger("frontdesk.faces.servicepattern")
 MAX_EVENTS = 100
@@ -89,39 +90,32 @@ class PollResponse(JsonBytes):
     """A poll reply that moves the cursor once it was handed to a still-connected transport."""
 
     def __init__(
-        self, body: bytes, on_sent: Callable[[], Awaitable[None]] | None, watch: asyncio.Task[None] | None
+        self,
+        body: bytes,
+        on_sent: Callable[[], Awaitable[None]] | None,
+        gone: asyncio.Future[None] | None,
+        watching: bool,
     ) -> None:
         super().__init__(body)
         self._on_sent = on_sent
-        self._watch = watch
+        self._gone = gone
+        self._watching = watching  # ``gone`` is this poll's own watch task, to stop after the reply
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        dropped = self._watch is not None and self._watch.done()
-        if self._watch is not None:
-            self._watch.cancel()
+        dropped = self._gone is not None and self._gone.done()
+        if self._watching and self._gone is not None:
+            self._gone.cancel()
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self.body})
-        if self._on_sent is not None and not dropped:
+        await self.after_send(not dropped)
+
+    async def after_send(self, delivered: bool) -> None:
+        """Called once the reply was written, or found no connection to write to."""
+        if self._on_sent is not None and delivered:
             try:
                 await self._on_sent()
             except Exception:
                 log.exception("could not store the poll cursor")
-
-
-async def _watch_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
-async def _wait(w: Waiter, watch: asyncio.Task[None], timeout: float) -> None:
-    waiting = asyncio.ensure_future(w.wait(None))
-    try:
-        await asyncio.wait((waiting, watch), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not waiting.done():
-            waiting.cancel()
 
 
 def _superseded(w: Waiter, mine: str) -> bool:
@@ -136,34 +130,35 @@ async def poll(engine: Engine, request: Request, chat: Chat, hold: float, receip
         cursor = int(st.get("cursor", 0))
         events, last, terminal = collect(engine, chat, cursor, receipts)
         if events:
-            return _reply(engine, chat, events, last, terminal, None)
+            return _reply(engine, chat, events, last, terminal, None, False)
         if not chat.live and chat.committed_seq >= chat.last_seq:
             # The terminal event already reached the client (e.g. through history): nothing follows.
             await mark_gone(engine, chat)
             raise SpError("5005")
         cursor = last
         deadline = time.monotonic() + hold
-        watch: asyncio.Task[None] | None = None
+        gone: asyncio.Future[None] | None = None
+        watching = False
         try:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                if watch is None:
-                    watch = asyncio.ensure_future(_watch_disconnect(request.receive))
-                await _wait(w, watch, left)
-                if watch.done() or _superseded(w, mine):
+                if gone is None:
+                    gone, watching = client_gone(request)
+                await wake_or_gone(w, gone, left)
+                if gone.done() or _superseded(w, mine):
                     break
                 cursor = max(cursor, int(st.get("cursor", 0)))
                 events, last, terminal = collect(engine, chat, cursor, receipts)
                 if events:
-                    reply = _reply(engine, chat, events, last, terminal, watch)
-                    watch = None
+                    reply = _reply(engine, chat, events, last, terminal, gone, watching)
+                    watching = False
                     return reply
                 cursor = last
         finally:
-            if watch is not None:
-                watch.cancel()
+            if watching and gone is not None:
+                gone.cancel()
         return JsonBytes(EMPTY_EVENTS)
 
 
@@ -173,7 +168,8 @@ def _reply(
     events: list[dict[str, Any]],
     last: int,
     terminal: bool,
-    watch: asyncio.Task[None] | None,
+    gone: asyncio.Future[None] | None,
+    watching: bool,
 ) -> PollResponse:
     async def delivered() -> None:
         st = sp_state(chat)
@@ -183,7 +179,7 @@ def _reply(
             st["gone"] = True
         await engine.save_face_state(chat)
 
-    return PollResponse(encode({"events": events}), delivered, watch)
+    return PollResponse(encode({"events": events}), delivered, gone, watching)
 
 
 async def history(engine: Engine, chat: Chat, receipts: bool) -> Response:
