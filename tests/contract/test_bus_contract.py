@@ -171,6 +171,27 @@ async def test_unsubscribe_stops_delivery(nodes: Nodes) -> None:
     assert second.got == ["1", "2"]
 
 
+async def test_an_every_topic_subscriber_hears_every_topic_once(nodes: Nodes) -> None:
+    bus = await nodes.start()
+    heard: list[tuple[str | None, str]] = []
+    unsubscribe = bus.subscribe_every(lambda topic, payload: heard.append((topic, payload)))
+    bus.publish("chat:1", "a")
+    bus.publish("sp-poll:1", "b")
+    assert heard == [("chat:1", "a"), ("sp-poll:1", "b")]  # synchronous, like topic subscribers
+    if nodes.kind != "memory":
+        other = await nodes.start("b")
+        other.publish("agent:demo:bob", "c")
+        await until(lambda: ("agent:demo:bob", "c") in heard, "another node's publish")
+        await nodes.fence(bus, other)
+        await nodes.fence(other, bus)
+    unsubscribe()
+    bus.publish("chat:1", "after")
+    await asyncio.sleep(0.1)
+    assert [payload for topic, payload in heard if topic and not topic.startswith("fence")] == (
+        ["a", "b"] if nodes.kind == "memory" else ["a", "b", "c"]
+    )
+
+
 async def test_arbitrary_topics_and_payloads(nodes: Nodes) -> None:
     bus = await nodes.start()
     odd = [
@@ -339,6 +360,8 @@ async def test_survives_connection_loss_and_resyncs(remote: Nodes) -> None:
         at_a, at_b = Inbox(), Inbox()
         a.subscribe("chat:r", at_a)
         b.subscribe("chat:r", at_b)
+        every_at_a: list[str | None] = []
+        a.subscribe_every(lambda topic, payload: every_at_a.append(topic))
         a.publish("chat:r", "before")
         await until(lambda: at_b.got == ["before"], "delivery before the cut")
 
@@ -351,6 +374,7 @@ async def test_survives_connection_loss_and_resyncs(remote: Nodes) -> None:
         await proxy.restore()
 
         await until(lambda: "" in at_a.got, "resync wake-up after reconnect")
+        assert None in every_at_a  # and every-topic subscribers are told to look at everything
         await until_ping_works(a)
         b.publish("chat:r", "after")
         await until(lambda: "after" in at_a.got, "b reaches a again")

@@ -14,6 +14,7 @@ class LocalSubscribers:
 
     def __init__(self) -> None:
         self._subs: dict[str, list[Callable[[str], None]]] = {}
+        self._every: list[Callable[[str | None, str], None]] = []
 
     def subscribe(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
         self._subs.setdefault(topic, []).append(callback)
@@ -27,12 +28,32 @@ class LocalSubscribers:
 
         return unsubscribe
 
+    def subscribe_every(self, callback: Callable[[str | None, str], None]) -> Callable[[], None]:
+        self._every.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._every:
+                self._every.remove(callback)
+
+        return unsubscribe
+
     def _deliver(self, topic: str, payload: str) -> None:
+        self._deliver_subscribers(topic, payload)
+        self._tell_every(topic, payload)
+
+    def _deliver_subscribers(self, topic: str, payload: str) -> None:
         for callback in list(self._subs.get(topic, ())):
             try:
                 callback(payload)
             except Exception:  # one broken subscriber must not keep the others asleep
                 log.exception("bus subscriber of %r failed", topic)
+
+    def _tell_every(self, topic: str | None, payload: str) -> None:
+        for every in self._every:
+            try:
+                every(topic, payload)
+            except Exception:
+                log.exception("bus subscriber of every topic failed on %r", topic)
 
 
 class MemoryBus(LocalSubscribers):

@@ -208,7 +208,8 @@ class RemoteBus(LocalSubscribers, abc.ABC):
     def _resync(self) -> None:
         """Wake every local subscriber: wake-ups sent while we were not listening are gone."""
         for topic in list(self._subs):
-            self._deliver(topic, "")
+            self._deliver_subscribers(topic, "")
+        self._tell_every(None, "")
 
     def _trouble(self, part: str, exc: BaseException | str) -> None:
         """One WARNING per outage, however many connections and retries notice it."""

@@ -17,13 +17,15 @@ class Waiter:
     """One parked reader of one or more topics; ``wait`` returns once any of them was published."""
 
     # A future only while someone waits: ten thousand parked long polls are ten thousand of these.
-    __slots__ = ("_future", "_notifier", "_topics", "_woken", "payloads")
+    __slots__ = ("_future", "_notifier", "_topics", "_woken", "on_wake", "payloads")
 
     def __init__(self, notifier: Notifier, topics: list[str]) -> None:
         self._notifier = notifier
         self._topics = topics
         self._woken = False
         self._future: asyncio.Future[None] | None = None
+        # Called on every wake-up: lets a parked reader with no task of its own react.
+        self.on_wake: Callable[[], None] | None = None
         self.payloads: list[str] = []
         for topic in topics:
             notifier._add(topic, self)
@@ -34,6 +36,8 @@ class Waiter:
         future = self._future
         if future is not None and not future.done():
             future.set_result(None)
+        if self.on_wake is not None:
+            self.on_wake()
 
     def add_topic(self, topic: str) -> None:
         if topic not in self._topics:
@@ -87,10 +91,13 @@ class Waiter:
 
 
 class Notifier:
+    """Waiters by topic. One bus subscription for every topic: a long poll parks on two topics and
+    a subscription per topic would be made and dropped on every poll."""
+
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
-        self._waiters: dict[str, set[Waiter]] = {}
-        self._unsubscribe: dict[str, Callable[[], None]] = {}
+        self._waiters: dict[str, list[Waiter]] = {}
+        bus.subscribe_every(self._heard)
 
     def waiter(self, *topics: str) -> Waiter:
         return Waiter(self, list(topics))
@@ -104,24 +111,28 @@ class Notifier:
     def _add(self, topic: str, waiter: Waiter) -> None:
         group = self._waiters.get(topic)
         if group is None:
-            group = self._waiters[topic] = set()
-            self._unsubscribe[topic] = self.bus.subscribe(
-                topic, lambda payload: self._dispatch(topic, payload)
-            )
-        group.add(waiter)
+            self._waiters[topic] = [waiter]
+        elif waiter not in group:
+            group.append(waiter)
 
     def _remove(self, topic: str, waiter: Waiter) -> None:
         group = self._waiters.get(topic)
-        if group is None:
+        if group is None or waiter not in group:
             return
-        group.discard(waiter)
+        group.remove(waiter)
         if not group:
             del self._waiters[topic]
-            self._unsubscribe.pop(topic)()
 
-    def _dispatch(self, topic: str, payload: str) -> None:
-        for waiter in list(self._waiters.get(topic, ())):
-            waiter._wake(payload)
+    def _heard(self, topic: str | None, payload: str) -> None:
+        if topic is None:  # the bus may have missed wake-ups: every waiter looks again
+            for group in list(self._waiters.values()):
+                for waiter in list(group):
+                    waiter._wake(payload)
+            return
+        listeners = self._waiters.get(topic)
+        if listeners is not None:
+            for waiter in list(listeners):
+                waiter._wake(payload)
 
 
 def chat_topic(chat_id: str) -> str:

@@ -7,6 +7,7 @@ again replaces it and cancelling is by name. At start the engine rebuilds them f
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,9 @@ class Timers:
         self.cancel(key)
         loop = asyncio.get_running_loop()
         delay = max(0.0, when - time.time())
-        self._handles[key] = loop.call_later(delay, self._fire, key, action)
+        # A fresh context: a timer armed by a request fires long after it, in no request's context
+        # (and so does not keep that request's log bindings alive until then).
+        self._handles[key] = loop.call_later(delay, self._fire, key, action, context=contextvars.Context())
 
     def cancel(self, key: str) -> None:
         handle = self._handles.pop(key, None)

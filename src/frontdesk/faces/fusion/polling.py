@@ -23,7 +23,7 @@ from frontdesk.engine.notifier import Waiter, chat_topic
 from frontdesk.engine.tenants import Tenant
 from frontdesk.faces.fusion import render
 from frontdesk.faces.fusion.sessions import Sessions, state
-from frontdesk.serving.holding import client_gone, wake_or_gone
+from frontdesk.serving.holding import wake_or_gone, watch_disconnect
 
 MAX_MESSAGES = 100
 _tokens = itertools.count(1)
@@ -90,7 +90,7 @@ async def _hold(
     engine: Engine, request: Request, tenant: Tenant, chat: Chat, w: Waiter, mine: str, hold: float
 ) -> list[dict[str, Any]]:
     deadline = time.monotonic() + hold
-    gone, watching = client_gone(request)
+    gone = watch_disconnect(request)
     try:
         while (left := deadline - time.monotonic()) > 0:
             await wake_or_gone(w, gone, left)
@@ -103,5 +103,4 @@ async def _hold(
                 return []
         return []
     finally:
-        if watching:
-            gone.cancel()
+        gone.cancel()

@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -24,9 +23,9 @@ from frontdesk.domain.model import Chat
 from frontdesk.engine.engine import Engine
 from frontdesk.engine.notifier import Waiter, chat_topic
 from frontdesk.faces.servicepattern.errors import SpError
-from frontdesk.faces.servicepattern.http import EMPTY_EVENTS, JsonBytes, encode
+from frontdesk.faces.servicepattern.http import EMPTY_EVENTS, JsonBytes, encode, error_reply
 from frontdesk.faces.servicepattern.render import history_event, queue_position, server_event
-from frontdesk.serving.holding import client_gone, wake_or_gone
+from frontdesk.serving.holding import HeldResponse, quiet
 
 log = logging.getLogger("frontdesk.faces.servicepattern")
 MAX_EVENTS = 100
@@ -89,29 +88,18 @@ def collect(engine: Engine, chat: Chat, since: int, receipts: bool) -> tuple[lis
 class PollResponse(JsonBytes):
     """A poll reply that moves the cursor once it was handed to a still-connected transport."""
 
-    def __init__(
-        self,
-        body: bytes,
-        on_sent: Callable[[], Awaitable[None]] | None,
-        gone: asyncio.Future[None] | None,
-        watching: bool,
-    ) -> None:
+    def __init__(self, body: bytes, on_sent: Callable[[], Awaitable[None]]) -> None:
         super().__init__(body)
         self._on_sent = on_sent
-        self._gone = gone
-        self._watching = watching  # ``gone`` is this poll's own watch task, to stop after the reply
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        dropped = self._gone is not None and self._gone.done()
-        if self._watching and self._gone is not None:
-            self._gone.cancel()
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self.body})
-        await self.after_send(not dropped)
+        await self.after_send(True)
 
     async def after_send(self, delivered: bool) -> None:
         """Called once the reply was written, or found no connection to write to."""
-        if self._on_sent is not None and delivered:
+        if delivered:
             try:
                 await self._on_sent()
             except Exception:
@@ -122,44 +110,81 @@ def _superseded(w: Waiter, mine: str) -> bool:
     return any(p.startswith("p:") and p != mine for p in w.take())
 
 
-async def poll(engine: Engine, request: Request, chat: Chat, hold: float, receipts: bool) -> Response:
+class HeldPoll(HeldResponse):
+    """A poll with nothing to deliver yet, parked on the chat's waiter and a hold timer. Newest poll
+    wins: a poll that sees another poll's token ends with ``{"events":[]}``."""
+
+    def __init__(
+        self, engine: Engine, chat: Chat, w: Waiter, mine: str, cursor: int, receipts: bool, hold: float
+    ) -> None:
+        super().__init__()
+        self._engine = engine
+        self._chat = chat
+        self._w = w
+        self._mine = mine
+        self._cursor = cursor
+        self._receipts = receipts
+        self._pending = False
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(hold, self._expire, context=quiet())
+        w.on_wake = self._woken
+        if w.payloads:
+            self._woken()
+
+    def release(self) -> None:
+        self._timer.cancel()
+        self._w.on_wake = None
+        self._w.close()
+
+    def _expire(self) -> None:
+        self.finish(JsonBytes(EMPTY_EVENTS))
+
+    def _woken(self) -> None:
+        # Wake-ups come from inside a commit's publish: look at the chat once that is over.
+        if not self._pending:
+            self._pending = True
+            asyncio.get_running_loop().call_soon(self._check, context=quiet())
+
+    def _check(self) -> None:
+        self._pending = False
+        if self._finished:
+            return
+        if _superseded(self._w, self._mine):
+            self.finish(JsonBytes(EMPTY_EVENTS))
+            return
+        chat = self._chat
+        try:
+            cursor = max(self._cursor, int(sp_state(chat).get("cursor", 0)))
+            events, last, terminal = collect(self._engine, chat, cursor, self._receipts)
+        except Exception as exc:
+            log.exception("servicepattern poll of chat %s failed", chat.id)
+            self.finish(error_reply(SpError("5500", 500, f"Internal server error: {type(exc).__name__}")))
+            return
+        if events:
+            self.finish(_reply(self._engine, chat, events, last, terminal))
+        else:
+            self._cursor = last
+
+
+async def poll(engine: Engine, chat: Chat, hold: float, receipts: bool) -> Response:
     mine = f"p:{_node}:{next(_tokens)}"
     engine.notifier.publish(chat_topic(_poll_topic(chat.id)), mine)
     st = sp_state(chat)
-    with engine.waiter(chat.id, _poll_topic(chat.id)) as w:
-        cursor = int(st.get("cursor", 0))
-        events, last, terminal = collect(engine, chat, cursor, receipts)
+    w = engine.waiter(chat.id, _poll_topic(chat.id))
+    parked = False
+    try:
+        events, last, terminal = collect(engine, chat, int(st.get("cursor", 0)), receipts)
         if events:
-            return _reply(engine, chat, events, last, terminal, None, False)
+            return _reply(engine, chat, events, last, terminal)
         if not chat.live and chat.committed_seq >= chat.last_seq:
             # The terminal event already reached the client (e.g. through history): nothing follows.
             await mark_gone(engine, chat)
             raise SpError("5005")
-        cursor = last
-        deadline = time.monotonic() + hold
-        gone: asyncio.Future[None] | None = None
-        watching = False
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                if gone is None:
-                    gone, watching = client_gone(request)
-                await wake_or_gone(w, gone, left)
-                if gone.done() or _superseded(w, mine):
-                    break
-                cursor = max(cursor, int(st.get("cursor", 0)))
-                events, last, terminal = collect(engine, chat, cursor, receipts)
-                if events:
-                    reply = _reply(engine, chat, events, last, terminal, gone, watching)
-                    watching = False
-                    return reply
-                cursor = last
-        finally:
-            if watching and gone is not None:
-                gone.cancel()
-        return JsonBytes(EMPTY_EVENTS)
+        parked = True
+        return HeldPoll(engine, chat, w, mine, last, receipts, hold)
+    finally:
+        if not parked:
+            w.close()
 
 
 def _reply(
@@ -168,8 +193,6 @@ def _reply(
     events: list[dict[str, Any]],
     last: int,
     terminal: bool,
-    gone: asyncio.Future[None] | None,
-    watching: bool,
 ) -> PollResponse:
     async def delivered() -> None:
         st = sp_state(chat)
@@ -179,7 +202,7 @@ def _reply(
             st["gone"] = True
         await engine.save_face_state(chat)
 
-    return PollResponse(encode({"events": events}), delivered, gone, watching)
+    return PollResponse(encode({"events": events}), delivered)
 
 
 async def history(engine: Engine, chat: Chat, receipts: bool) -> Response:

@@ -216,7 +216,7 @@ async def get_events(ctx: Ctx) -> Response:
     caller, chat = await ctx.chat()
     cfg = caller.tenant.config.faces.servicepattern
     hold = float(min(max(cfg.long_poll_hold_seconds, 1), 12))
-    return await polling.poll(ctx.engine, ctx.request, chat, hold, bool(caller.ep.read_receipts))
+    return await polling.poll(ctx.engine, chat, hold, bool(caller.ep.read_receipts))
 
 
 async def history(ctx: Ctx) -> Response:
