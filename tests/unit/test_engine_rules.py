@@ -9,6 +9,7 @@ import pytest
 
 from frontdesk.domain import errors
 from frontdesk.engine import timeouts
+from frontdesk.faces.native import stats
 
 from .engine_harness import Harness
 
@@ -207,3 +208,29 @@ def test_ended_chats_leave_memory_and_reload_from_the_store(h: Harness) -> None:
     again = h.run(h.engine.get_chat(chat.id))
     assert again is not None and again.state == "ended"
     assert [e.kind for e in h.engine.read_events(again, 0)] == ["created", "status", "message", "ended"]
+
+
+def test_a_compacted_chat_keeps_its_end_in_memory_and_reloads_the_rest(h: Harness) -> None:
+    chat = h.new_chat()
+    h.run(h.engine.customer_message(chat, "Hello", client_msg_id="c-1", dedupe_key="c-1"))
+    h.ready("alice")
+    offer = h.engine.offers_for(h.tenant.id, "alice")[0]
+    h.run(h.engine.accept_offer(h.tenant, "alice", offer.id))
+    h.run(h.engine.agent_message(h.tenant, chat, "alice", "a-1", "Hi"))
+    h.run(h.engine.end_chat(h.tenant, chat, "alice", None))
+    full = [e.kind for e in h.engine.read_events(chat, 0)]
+    core = h.engine.core
+    h.run(timeouts.compact(core, chat.id))
+    assert chat.id not in core.compacted  # the wrap-up is still owed: nothing is dropped yet
+    h.run(h.engine.wrapup(h.tenant, chat, "alice", "resolved", "done"))
+    h.run(timeouts.compact(core, chat.id))
+    assert chat.id in core.compacted
+    assert [e.kind for e in chat.events] == ["ended", "wrapup"] and chat.dedupe == {}
+    # The day's figures read the wrap-up, which stays in memory.
+    day = stats.all_agent_stats(h.engine, h.tenant)
+    assert next(a for a in day if a.login == "alice").today.handled == 1
+    again = h.run(h.engine.get_chat(chat.id))
+    assert again is chat and chat.id not in core.compacted
+    assert [e.kind for e in h.engine.read_events(chat, 0)] == [*full, "wrapup"]
+    assert [e.seq for e in chat.events] == list(range(1, chat.last_seq + 1))
+    assert chat.dedupe.get("c-1") is not None

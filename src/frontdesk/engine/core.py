@@ -62,6 +62,8 @@ class Core:
         self.registry = registry
         self.timers = Timers()
         self.chats: dict[str, Chat] = {}
+        # Ended chats whose log in memory starts at their end (timeouts.compact).
+        self.compacted: set[str] = set()
         self.identities: dict[tuple[str, str], str] = {}
         self.agents: dict[tuple[str, str], AgentRuntime] = {}
         self.counters: dict[tuple[str, str], int] = {}

@@ -177,6 +177,7 @@ class Engine:
                     if not w.done and w.due_at is not None:
                         self._arm_wrapup(chat.id, w.login, w.due_at)
                 lifecycle.arm_eviction(core, chat, (chat.ended_at or now) + lifecycle.EVICT_AFTER)
+                lifecycle.arm_compaction(core, chat, now + lifecycle.COMPACT_AFTER)
                 continue
             core.track(chat)
             if chat.identity is not None:
@@ -198,6 +199,18 @@ class Engine:
         chat.events = await self.store.read_events(chat.id, 0, 1_000_000)
         chat.committed_seq = chat.last_seq = chat.events[-1].seq if chat.events else 0
         chat.dedupe = await self.store.dedupe_keys(chat.id)
+
+    async def _restore_log(self, chat: Chat) -> None:
+        """Put a compacted chat's early log back in front of the part kept in memory."""
+        first = chat.events[0].seq if chat.events else chat.committed_seq + 1
+        early = await self.store.read_events(chat.id, 0, first - 1)
+        dedupe = await self.store.dedupe_keys(chat.id)
+        if chat.id not in self.core.compacted:
+            return  # another reader restored it meanwhile
+        self.core.compacted.discard(chat.id)
+        chat.events = [e for e in early if e.seq < first] + chat.events
+        chat.dedupe = dedupe | chat.dedupe
+        lifecycle.arm_compaction(self.core, chat, time.time() + lifecycle.COMPACT_AFTER)
 
     def _arm(self, key: str, when: float, action: Callable[[Core, str], Awaitable[None]], arg: str) -> None:
         core = self.core
@@ -280,6 +293,8 @@ class Engine:
                 await self._hydrate(chat)
                 self.core.chats.setdefault(chat.id, chat)
                 chat = self.core.chats[chat.id]
+        elif key in self.core.compacted:
+            await self._restore_log(chat)
         if chat is not None:
             bind_log_context(tenant=chat.tenant_id, chat=chat.id)
         return chat

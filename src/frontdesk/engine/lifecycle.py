@@ -18,6 +18,9 @@ from frontdesk.engine.tenants import Tenant
 DEFAULT_GREETING = "Hi, my name is {display_name}. How may I help you?"
 # The same window as start-up recovery loads ended chats for (store.load_chats live_only).
 EVICT_AFTER = 86400.0
+# An ended chat whose wrap-ups are done keeps its whole log in memory this long, for the last polls
+# of every face; then only the part from its end on (decision 38).
+COMPACT_AFTER = 10.0
 
 
 def render_greeting(template: str, user: UserConfig, chat: Chat) -> str:
@@ -234,6 +237,7 @@ def end_chat(
         core.timers.cancel(f"{key}:{chat.id}")
     core.customer_seen.pop(chat.id, None)
     arm_eviction(core, chat, now + EVICT_AFTER)
+    arm_compaction(core, chat, now + COMPACT_AFTER)
     core.finished.append(
         Finished(
             tenant_id=chat.tenant_id,
@@ -252,6 +256,12 @@ def arm_eviction(core: Core, chat: Chat, when: float) -> None:
     from frontdesk.engine import timeouts
 
     core.timers.set(f"evict:{chat.id}", when, lambda: timeouts.evict(core, chat.id))
+
+
+def arm_compaction(core: Core, chat: Chat, when: float) -> None:
+    from frontdesk.engine import timeouts
+
+    core.timers.set(f"compact:{chat.id}", when, lambda: timeouts.compact(core, chat.id))
 
 
 def owe_wrapup(core: Core, tx: Tx, tenant: Tenant, chat: Chat, party: Party, due_in: int, now: float) -> None:

@@ -37,8 +37,9 @@ def _forget(core: Core, tx: Tx, chat: Chat) -> None:
     """Drop a chat from every in-memory index and from its agents' lists."""
     for w in chat.wrapups:
         core.timers.cancel(f"wrap:{chat.id}:{w.login}")
-    for key in ("inact", "qto", "abandon", "form", "evict"):
+    for key in ("inact", "qto", "abandon", "form", "evict", "compact"):
         core.timers.cancel(f"{key}:{chat.id}")
+    core.compacted.discard(chat.id)
     logins = {p.login for p in chat.participants if p.login} | {w.login for w in chat.wrapups}
     for login in logins:
         agent = core.agents.get((chat.tenant_id, login))

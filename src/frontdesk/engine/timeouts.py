@@ -152,6 +152,25 @@ async def agent_presence(core: Core, tenant_id: str, login: str) -> None:
     await core.commit(tx)
 
 
+async def compact(core: Core, chat_id: str) -> None:
+    """Keep an ended chat's log in memory only from its end on: what the day's figures read (the
+    wrap-ups) and what may still be appended (surveys, CRM links). ``Engine.get_chat`` loads the
+    rest back from the store for any reader of the chat."""
+    chat = core.chats.get(chat_id)
+    if chat is None or chat.state != "ended" or chat_id in core.compacted:
+        return
+    if any(not w.done for w in chat.wrapups) or chat.committed_seq != chat.last_seq:
+        lifecycle.arm_compaction(core, chat, time.time() + lifecycle.COMPACT_AFTER)
+        return
+    events = chat.events
+    end = next((i for i in range(len(events) - 1, -1, -1) if events[i].kind == ev.ENDED), None)
+    if end is None or end == 0:
+        return
+    chat.events = events[end:]
+    chat.dedupe = {}
+    core.compacted.add(chat_id)
+
+
 async def evict(core: Core, chat_id: str) -> None:
     chat = core.chats.get(chat_id)
     if chat is None or chat.state != "ended":
@@ -160,3 +179,4 @@ async def evict(core: Core, chat_id: str) -> None:
         lifecycle.arm_eviction(core, chat, time.time() + 600)
         return
     del core.chats[chat_id]
+    core.compacted.discard(chat_id)
