@@ -380,6 +380,9 @@ class Engine:
 
     # -- reading events ----------------------------------------------------------------------
     def read_events(self, chat: Chat, since: int, limit: int = 100, up_to: int | None = None) -> list[Event]:
+        if chat.id in self.core.compacted and chat.events and since + 1 < chat.events[0].seq:
+            # Every reader should have come through get_chat, which restores the log (decision 38).
+            log.error("chat %s read from seq %d while its log in memory is compacted", chat.id, since + 1)
         return self.core.visible_events(chat, since, limit, up_to)
 
     def waiter(self, *chat_ids: str) -> Waiter:

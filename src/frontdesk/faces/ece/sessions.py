@@ -134,6 +134,7 @@ class Sessions:
             for tenant in self.engine.registry.tenants.values():
                 chat = next((c for c in self.engine.tenant_chats(tenant.id) if c.identity == identity), None)
                 if chat is not None:
+                    chat = await self.engine.get_chat(chat.id)  # with its whole log (decision 38)
                     break
         if chat is None or chat.face != "ece" or chat.identity is None:
             return None
