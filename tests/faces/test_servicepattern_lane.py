@@ -4,8 +4,10 @@ and ASGI routes are answered in order, and keep-alive and Connection: close beha
 from __future__ import annotations
 
 import json
+import signal
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -105,3 +107,21 @@ def test_a_large_body_takes_the_asgi_path_with_the_same_answer(server: ServerPro
         sock.sendall(_request(c, "POST", f"/chats/{c.chat_id}/events", b"{not json"))
         [(status, _, body)] = _read_responses(sock, 1)
     assert status == 400 and json.loads(body)["error_code"]
+
+
+def test_sigterm_answers_a_held_poll_at_once(server_factory: Callable[..., ServerProc]) -> None:
+    srv = server_factory()
+    c = Customer(srv.base_url)
+    c.start()
+    c.events()  # the queued status: the next poll is held (10 s on the demo tenant)
+    with _connect(srv) as sock:
+        sock.sendall(_request(c, "GET", f"/chats/{c.chat_id}/events"))
+        time.sleep(0.5)  # parked
+        started = time.monotonic()
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGTERM)
+        [(status, headers, body)] = _read_responses(sock, 1)
+        answered = time.monotonic() - started
+        assert (status, json.loads(body), headers.get("connection")) == (200, {"events": []}, "close")
+        assert answered < 3.0, answered
+    assert srv.proc.wait(10) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done

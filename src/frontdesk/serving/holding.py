@@ -74,6 +74,10 @@ class HeldResponse(Response):
         """The client left: nothing will be written."""
         self.finish(None)
 
+    def expire(self) -> None:
+        """Answer now as if the hold ran out (the server is stopping)."""
+        raise NotImplementedError
+
     def defer(self, deliver: Callable[[Response | None], None]) -> None:
         self._deliver = deliver
         if self._finished:

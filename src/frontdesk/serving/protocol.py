@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httptools
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from frontdesk.serving.holding import HeldResponse, quiet
@@ -31,6 +31,7 @@ class _LaneCycle:
         "body",
         "disconnected",
         "gone",
+        "held",
         "keep_alive",
         "message_event",
         "more_body",
@@ -51,6 +52,7 @@ class _LaneCycle:
         self.response_complete = False
         self.disconnected = False
         self.started = False
+        self.held: HeldResponse | None = None
         self.gone: asyncio.Future[None] = protocol.loop.create_future()
         self.message_event = self  # the protocol calls ``cycle.message_event.set()`` on every change
 
@@ -127,14 +129,29 @@ class LaneHttpProtocol(HttpToolsProtocol):
 
     async def _serve(self, cycle: _LaneCycle) -> None:
         assert self.lane is not None
-        response = await self.lane.serve(cycle.route, cycle.scope, cycle.body)
+        try:
+            response = await self.lane.serve(cycle.route, cycle.scope, cycle.body)
+        except Exception:
+            log.exception("%s %s failed", cycle.scope["method"], cycle.scope["path"])
+            response = PlainTextResponse("Internal Server Error", 500)
         if isinstance(response, HeldResponse):
             # Parked until the reply is ready; this task ends here.
-            held = response
+            held = cycle.held = response
             held.defer(lambda ready: self._complete(cycle, ready))
             cycle.gone.add_done_callback(lambda _: held.drop(), context=quiet())
             return
         self._complete(cycle, response)
+
+    def shutdown(self) -> None:
+        """Server stopping: a parked reply answers now, as if its hold ran out, and the connection
+        closes after it (config.md: on SIGTERM held polls are answered empty)."""
+        cycle = self.cycle
+        if isinstance(cycle, _LaneCycle) and not cycle.response_complete:
+            cycle.keep_alive = False
+            if cycle.held is not None:
+                cycle.held.expire()
+            return
+        super().shutdown()
 
     def _complete(self, cycle: _LaneCycle, response: Response | None) -> None:
         delivered = response is not None and not cycle.disconnected and not self.transport.is_closing()

@@ -126,7 +126,7 @@ class HeldPoll(HeldResponse):
         self._receipts = receipts
         self._pending = False
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(hold, self._expire, context=quiet())
+        self._timer = loop.call_later(hold, self.expire, context=quiet())
         w.on_wake = self._woken
         if w.payloads:
             self._woken()
@@ -136,7 +136,7 @@ class HeldPoll(HeldResponse):
         self._w.on_wake = None
         self._w.close()
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         self.finish(JsonBytes(EMPTY_EVENTS))
 
     def _woken(self) -> None:
