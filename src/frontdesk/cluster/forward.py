@@ -121,18 +121,23 @@ class Forwarder:
                     await self._refuse(scope, receive, send)
                     return
         if cluster.leading:
-            if not cluster.serving.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(cluster.serving.wait(), cluster.ttl)
-            if cluster.serving.is_set():
-                await self.app(scope, receive, send)
-                return
-            await self._refuse(scope, receive, send)
+            await self._serve_here(scope, receive, send)
             return
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         else:
             await self._websocket(scope, receive, send)
+
+    async def _serve_here(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """This node runs the engine (or is starting it): the app answers, once it serves."""
+        cluster = self.cluster
+        if not cluster.serving.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cluster.serving.wait(), cluster.ttl)
+        if cluster.serving.is_set():
+            await self.app(scope, receive, send)
+            return
+        await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -153,6 +158,11 @@ class Forwarder:
         while True:
             url = await self.cluster.leader_url(self.cluster.takeover_wait)
             if url is None:
+                if self.cluster.leading:  # this node took the engine over while the request waited
+                    await self._serve_here(
+                        scope, _replay({"type": "http.request", "body": body}, receive), send
+                    )
+                    return
                 break
             headers, skip = await self._headers(scope, method)
             target = URL(url + _raw_target(scope), encoded=True)
@@ -199,6 +209,9 @@ class Forwarder:
             return
         url = await self.cluster.leader_url(self.cluster.takeover_wait)
         if url is None:
+            if self.cluster.leading:  # this node took the engine over while the client waited
+                await self._serve_here(scope, _replay(first, receive), send)
+                return
             await send({"type": "websocket.close", "code": 1012})
             return
         headers, _ = await self._headers(scope, "WS")
@@ -222,6 +235,18 @@ class Forwarder:
             return
         await send({"type": "websocket.accept", "subprotocol": upstream.protocol})
         await _pump(upstream, receive, send, on_dead=lambda: self.cluster.suspect(url))
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """``receive`` with a message already taken from it put back in front."""
+    pending: list[Message] = [first]
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replayed
 
 
 def _take_header(scope: Scope) -> bytes | None:
