@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from frontdesk.domain import errors
+from frontdesk.domain.model import Chat
 from frontdesk.engine import timeouts
 from frontdesk.faces.native import stats
 
@@ -84,12 +85,18 @@ def test_reject_prefers_another_agent(h: Harness) -> None:
     assert [o.chat_id for o in h.engine.offers_for(h.tenant.id, "bob")] == [chat.id]
 
 
-def test_accept_message_end_wrapup_sequence(h: Harness) -> None:
+def connected_chat(h: Harness, dedupe_key: str) -> Chat:
+    """A chat with one customer message, accepted by alice."""
     chat = h.new_chat()
-    h.run(h.engine.customer_message(chat, "Hello", client_msg_id="1", dedupe_key="1"))
+    h.run(h.engine.customer_message(chat, "Hello", client_msg_id=dedupe_key, dedupe_key=dedupe_key))
     h.ready("alice")
     offer = h.engine.offers_for(h.tenant.id, "alice")[0]
     h.run(h.engine.accept_offer(h.tenant, "alice", offer.id))
+    return chat
+
+
+def test_accept_message_end_wrapup_sequence(h: Harness) -> None:
+    chat = connected_chat(h, "1")
     event, created = h.run(h.engine.agent_message(h.tenant, chat, "alice", "a-1", "Hi"))
     again, created_again = h.run(h.engine.agent_message(h.tenant, chat, "alice", "a-1", "Hi"))
     assert created and not created_again and again.seq == event.seq
@@ -211,11 +218,7 @@ def test_ended_chats_leave_memory_and_reload_from_the_store(h: Harness) -> None:
 
 
 def test_a_compacted_chat_keeps_its_end_in_memory_and_reloads_the_rest(h: Harness) -> None:
-    chat = h.new_chat()
-    h.run(h.engine.customer_message(chat, "Hello", client_msg_id="c-1", dedupe_key="c-1"))
-    h.ready("alice")
-    offer = h.engine.offers_for(h.tenant.id, "alice")[0]
-    h.run(h.engine.accept_offer(h.tenant, "alice", offer.id))
+    chat = connected_chat(h, "c-1")
     h.run(h.engine.agent_message(h.tenant, chat, "alice", "a-1", "Hi"))
     h.run(h.engine.end_chat(h.tenant, chat, "alice", None))
     full = [e.kind for e in h.engine.read_events(chat, 0)]
