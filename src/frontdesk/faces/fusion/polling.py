@@ -9,8 +9,6 @@ stops waiting, so nothing is handed to a dead connection.
 
 from __future__ import annotations
 
-import itertools
-import os
 import time
 from typing import Any
 
@@ -18,20 +16,15 @@ from starlette.requests import Request
 
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Chat
+from frontdesk.engine import polls
 from frontdesk.engine.engine import Engine
-from frontdesk.engine.notifier import Waiter, chat_topic
+from frontdesk.engine.notifier import Waiter
 from frontdesk.engine.tenants import Tenant
 from frontdesk.faces.fusion import render
 from frontdesk.faces.fusion.sessions import Sessions, state
 from frontdesk.serving.holding import wake_or_gone, watch_disconnect
 
 MAX_MESSAGES = 100
-_tokens = itertools.count(1)
-_node = os.urandom(4).hex()
-
-
-def _poll_topic(chat_id: str) -> str:
-    return "fusion-poll:" + chat_id
 
 
 def collect(engine: Engine, tenant: Tenant, chat: Chat) -> list[dict[str, Any]]:
@@ -63,17 +56,12 @@ def collect(engine: Engine, tenant: Tenant, chat: Chat) -> list[dict[str, Any]]:
     return out
 
 
-def _superseded(w: Waiter, mine: str) -> bool:
-    return any(p.startswith("p:") and p != mine for p in w.take())
-
-
 async def get_messages(
     engine: Engine, sessions: Sessions, request: Request, tenant: Tenant, chat: Chat
 ) -> dict[str, Any]:
     cfg = tenant.config.faces.fusion
-    mine = f"p:{_node}:{next(_tokens)}"
-    engine.notifier.publish(chat_topic(_poll_topic(chat.id)), mine)
-    with engine.waiter(chat.id, _poll_topic(chat.id)) as w:
+    mine, w = polls.claim(engine, chat, "fusion")
+    with w:
         messages = collect(engine, tenant, chat)
         if not messages and chat.live and cfg.long_poll_hold_seconds > 0:
             messages = await _hold(engine, request, tenant, chat, w, mine, float(cfg.long_poll_hold_seconds))
@@ -94,7 +82,7 @@ async def _hold(
     try:
         while (left := deadline - time.monotonic()) > 0:
             await wake_or_gone(w, gone, left)
-            if gone.done() or _superseded(w, mine):
+            if gone.done() or polls.superseded(w, mine):
                 return []
             messages = collect(engine, tenant, chat)
             if messages:

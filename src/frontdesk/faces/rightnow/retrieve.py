@@ -8,24 +8,16 @@ token answers at once with an empty ``SystemMessages``.
 
 from __future__ import annotations
 
-import itertools
-import os
 import time
 
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Chat
+from frontdesk.engine import polls
 from frontdesk.engine.engine import Engine
-from frontdesk.engine.notifier import Waiter, chat_topic
 from frontdesk.faces.rightnow import sessions
 from frontdesk.faces.rightnow.messages import render_event
 
 MAX_MESSAGES = 100
-_tokens = itertools.count(1)
-_node = os.urandom(4).hex()
-
-
-def _poll_topic(chat_id: str) -> str:
-    return "rn-poll:" + chat_id
 
 
 def _transfer_target(engine: Engine, chat: Chat, seq: int) -> str | None:
@@ -56,21 +48,16 @@ def collect(engine: Engine, chat: Chat, since: int, greeting: bool) -> tuple[lis
                 return out, last, True
 
 
-def _superseded(w: Waiter, mine: str) -> bool:
-    return any(p.startswith("p:") and p != mine for p in w.take())
-
-
 async def retrieve(engine: Engine, chat: Chat, session_id: str, hold: float, greeting: bool) -> list[str]:
-    mine = f"p:{_node}:{next(_tokens)}"
-    engine.notifier.publish(chat_topic(_poll_topic(chat.id)), mine)
+    mine, w = polls.claim(engine, chat, "rn")
     st = sessions.state(chat)
-    with engine.waiter(chat.id, _poll_topic(chat.id)) as w:
+    with w:
         cursor = int(st.get("cursor", 0))
         messages, last, concluded = collect(engine, chat, cursor, greeting)
         deadline = time.monotonic() + hold
         while not messages and chat.live:
             left = deadline - time.monotonic()
-            if left <= 0 or not await w.wait(left) or _superseded(w, mine):
+            if left <= 0 or not await w.wait(left) or polls.superseded(w, mine):
                 break
             cursor = max(last, int(st.get("cursor", 0)))
             messages, last, concluded = collect(engine, chat, cursor, greeting)

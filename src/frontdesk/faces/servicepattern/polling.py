@@ -9,9 +9,7 @@ token on the chat's poll topic and a held poll that sees another token ends with
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,8 +18,9 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from frontdesk.domain.model import Chat
+from frontdesk.engine import polls
 from frontdesk.engine.engine import Engine
-from frontdesk.engine.notifier import Waiter, chat_topic
+from frontdesk.engine.notifier import Waiter
 from frontdesk.faces.servicepattern.errors import SpError
 from frontdesk.faces.servicepattern.http import EMPTY_EVENTS, JsonBytes, encode, error_reply
 from frontdesk.faces.servicepattern.render import history_event, queue_position, server_event
@@ -29,8 +28,6 @@ from frontdesk.serving.holding import HeldResponse, quiet
 
 log = logging.getLogger("frontdesk.faces.servicepattern")
 MAX_EVENTS = 100
-_tokens = itertools.count(1)
-_node = os.urandom(4).hex()
 
 
 def sp_state(chat: Chat) -> dict[str, Any]:
@@ -55,10 +52,6 @@ async def mark_gone(engine: Engine, chat: Chat) -> None:
     if not st.get("gone"):
         st["gone"] = True
         await engine.save_face_state(chat)
-
-
-def _poll_topic(chat_id: str) -> str:
-    return "sp-poll:" + chat_id
 
 
 def collect(engine: Engine, chat: Chat, since: int, receipts: bool) -> tuple[list[dict[str, Any]], int, bool]:
@@ -106,10 +99,6 @@ class PollResponse(JsonBytes):
                 log.exception("could not store the poll cursor")
 
 
-def _superseded(w: Waiter, mine: str) -> bool:
-    return any(p.startswith("p:") and p != mine for p in w.take())
-
-
 class HeldPoll(HeldResponse):
     """A poll with nothing to deliver yet, parked on the chat's waiter and a hold timer. Newest poll
     wins: a poll that sees another poll's token ends with ``{"events":[]}``."""
@@ -149,7 +138,7 @@ class HeldPoll(HeldResponse):
         self._pending = False
         if self._finished:
             return
-        if _superseded(self._w, self._mine):
+        if polls.superseded(self._w, self._mine):
             self.finish(JsonBytes(EMPTY_EVENTS))
             return
         chat = self._chat
@@ -167,10 +156,8 @@ class HeldPoll(HeldResponse):
 
 
 async def poll(engine: Engine, chat: Chat, hold: float, receipts: bool) -> Response:
-    mine = f"p:{_node}:{next(_tokens)}"
-    engine.notifier.publish(chat_topic(_poll_topic(chat.id)), mine)
+    mine, w = polls.claim(engine, chat, "sp")
     st = sp_state(chat)
-    w = engine.waiter(chat.id, _poll_topic(chat.id))
     parked = False
     try:
         events, last, terminal = collect(engine, chat, int(st.get("cursor", 0)), receipts)
