@@ -1,4 +1,5 @@
-"""Reading a request body under a size limit, the same way for every face and the forwarder.
+"""Reading a request body under a size limit, the same way for every face and the forwarder, and
+handing a body already read on to the app.
 
 The declared Content-Length is checked before anything is read, and the stream is cut as soon as it
 passes the limit, so an oversized body is never buffered whole; each caller answers "too large" in
@@ -8,6 +9,7 @@ its own wire format.
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.types import Message, Receive
 
 
 async def read_limited(request: Request, limit: int) -> bytes | None:
@@ -23,3 +25,16 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def replay(first: Message, receive: Receive) -> Receive:
+    """``receive`` with a message already taken from it (a whole body, a WebSocket connect) put back
+    in front."""
+    pending: list[Message] = [first]
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replayed

@@ -28,7 +28,7 @@ from yarl import URL
 
 from frontdesk.cluster import peer
 from frontdesk.cluster.node import Cluster
-from frontdesk.httpbody import read_limited
+from frontdesk.httpbody import read_limited, replay
 from frontdesk.ops.middleware import face_of, too_large
 
 log = logging.getLogger("frontdesk.cluster")
@@ -160,7 +160,7 @@ class Forwarder:
             if url is None:
                 if self.cluster.leading:  # this node took the engine over while the request waited
                     await self._serve_here(
-                        scope, _replay({"type": "http.request", "body": body}, receive), send
+                        scope, replay({"type": "http.request", "body": body}, receive), send
                     )
                     return
                 break
@@ -210,7 +210,7 @@ class Forwarder:
         url = await self.cluster.leader_url(self.cluster.takeover_wait)
         if url is None:
             if self.cluster.leading:  # this node took the engine over while the client waited
-                await self._serve_here(scope, _replay(first, receive), send)
+                await self._serve_here(scope, replay(first, receive), send)
                 return
             await send({"type": "websocket.close", "code": 1012})
             return
@@ -235,18 +235,6 @@ class Forwarder:
             return
         await send({"type": "websocket.accept", "subprotocol": upstream.protocol})
         await _pump(upstream, receive, send, on_dead=lambda: self.cluster.suspect(url))
-
-
-def _replay(first: Message, receive: Receive) -> Receive:
-    """``receive`` with a message already taken from it put back in front."""
-    pending: list[Message] = [first]
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop()
-        return await receive()
-
-    return replayed
 
 
 def _take_header(scope: Scope) -> bytes | None:

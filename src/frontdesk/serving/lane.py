@@ -21,8 +21,9 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import Message
+from starlette.types import Message, Receive
 
+from frontdesk.httpbody import replay
 from frontdesk.ops.metrics import in_http_request
 from frontdesk.ops.middleware import OpsGate, too_many
 
@@ -78,16 +79,11 @@ class FastLane:
         return response
 
 
-def _receiver(body: bytes, gone: asyncio.Future[None]) -> Callable[[], Awaitable[Message]]:
+def _receiver(body: bytes, gone: asyncio.Future[None]) -> Receive:
     """An ASGI ``receive`` over a body already read: the body once, then the disconnect."""
-    sent = False
 
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+    async def disconnected() -> Message:
         await asyncio.shield(gone)
         return {"type": "http.disconnect"}
 
-    return receive
+    return replay({"type": "http.request", "body": body, "more_body": False}, disconnected)
