@@ -123,6 +123,10 @@ class OpsGate:
                 log.info("rate limited %s on %s", address, face)
         return wait
 
+    def refusal(self, face: str, path: str, wait: float) -> Response:
+        """The 429 for a request ``enter`` refused, in the face's format."""
+        return too_many(face, path, max(1, math.ceil(wait)))
+
     def observe(self, face: str, method: str, status: int, started: float) -> None:
         if self.metrics is None:
             return
@@ -151,8 +155,8 @@ class OpsMiddleware:
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 1013})
                 return
-            retry = max(1, math.ceil(wait))
-            await self._answer(too_many(face, path, retry), scope, receive, send, face, time.perf_counter())
+            refusal = self.gate.refusal(face, path, wait)
+            await self._answer(refusal, scope, receive, send, face, time.perf_counter())
             return
         if kind == "websocket":
             await self.app(scope, receive, send)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from starlette.types import Message, Receive
 
 from frontdesk.httpbody import replay
 from frontdesk.ops.metrics import in_http_request
-from frontdesk.ops.middleware import OpsGate, too_many
+from frontdesk.ops.middleware import OpsGate
 
 log = logging.getLogger("frontdesk.http")
 
@@ -57,18 +56,17 @@ class FastLane:
         return None
 
     async def serve(self, route: FastRoute, scope: dict[str, Any], body: bytes) -> Response:
-        """The face's answer; the caller writes it to the connection."""
+        """The face's answer, never an exception; the caller writes it to the connection."""
         started = time.perf_counter()
         path: str = scope["path"]
-        wait = self.gate.enter(scope, route.face, path, Headers(scope=scope))
-        if wait > 0:
-            response = too_many(route.face, path, max(1, math.ceil(wait)))
-            self.gate.observe(route.face, scope["method"], response.status_code, started)
-            return response
         status = 500
         token = in_http_request.set(True)
         try:
-            response = await route.endpoint(Request(scope, _receiver(body, scope[GONE])))
+            wait = self.gate.enter(scope, route.face, path, Headers(scope=scope))
+            if wait > 0:
+                response = self.gate.refusal(route.face, path, wait)
+            else:
+                response = await route.endpoint(Request(scope, _receiver(body, scope[GONE])))
             status = response.status_code
         except Exception:
             log.exception("%s %s failed", scope["method"], path)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httptools
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from frontdesk.serving.holding import HeldResponse, quiet
@@ -129,11 +129,7 @@ class LaneHttpProtocol(HttpToolsProtocol):
 
     async def _serve(self, cycle: _LaneCycle) -> None:
         assert self.lane is not None
-        try:
-            response = await self.lane.serve(cycle.route, cycle.scope, cycle.body)
-        except Exception:
-            log.exception("%s %s failed", cycle.scope["method"], cycle.scope["path"])
-            response = PlainTextResponse("Internal Server Error", 500)
+        response = await self.lane.serve(cycle.route, cycle.scope, cycle.body)
         if isinstance(response, HeldResponse):
             # Parked until the reply is ready; this task ends here.
             held = cycle.held = response
