@@ -30,7 +30,6 @@ from typing import Any, Protocol
 import asyncpg  # type: ignore[import-untyped]
 
 from frontdesk.store import codec, migrate, sql
-from frontdesk.store.batching import take_batch
 from frontdesk.store.migrate import START_POSTGRES, connect_error
 from frontdesk.store.protocol import Lease, LeaseLost, WriteIntent
 from frontdesk.store.reads import SqlReads
@@ -330,7 +329,14 @@ class PostgresStore(SqlReads):
             item = await self._queue.get()
             if item is None:
                 break
-            batch, stop = take_batch(item, self._queue.get_nowait, asyncio.QueueEmpty, self.batch_max)
+            # Group commit: with the first intent, whatever else is already queued, up to the limit.
+            batch = [item]
+            while len(batch) < self.batch_max and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
             await self._commit(batch)
 
     async def _commit(self, batch: list[_Item]) -> None:
