@@ -69,7 +69,7 @@ class Waiter:
                 await asyncio.wait_for(self.ready(), timeout)
             except TimeoutError:
                 return False
-        self._woken = False
+        self.clear()
         return True
 
     def take(self) -> list[str]:
@@ -124,14 +124,10 @@ class Notifier:
             del self._waiters[topic]
 
     def _heard(self, topic: str | None, payload: str) -> None:
-        if topic is None:  # the bus may have missed wake-ups: every waiter looks again
-            for group in list(self._waiters.values()):
-                for waiter in list(group):
-                    waiter._wake(payload)
-            return
-        listeners = self._waiters.get(topic)
-        if listeners is not None:
-            for waiter in list(listeners):
+        # No topic: the bus may have missed wake-ups, so every waiter looks again.
+        groups = list(self._waiters.values()) if topic is None else [self._waiters.get(topic, [])]
+        for group in groups:
+            for waiter in list(group):
                 waiter._wake(payload)
 
 
