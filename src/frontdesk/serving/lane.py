@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive
@@ -62,11 +61,12 @@ class FastLane:
         status = 500
         token = in_http_request.set(True)
         try:
-            wait = self.gate.enter(scope, route.face, path, Headers(scope=scope))
+            request = Request(scope, _receiver(body, scope[GONE]))
+            wait = self.gate.enter(scope, route.face, path, request.headers)  # parsed once, for both
             if wait > 0:
                 response = self.gate.refusal(route.face, path, wait)
             else:
-                response = await route.endpoint(Request(scope, _receiver(body, scope[GONE])))
+                response = await route.endpoint(request)
             status = response.status_code
         except Exception:
             log.exception("%s %s failed", scope["method"], path)
