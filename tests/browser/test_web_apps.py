@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from conftest import ServerProc
+from tests_support import midday_timezone
 
 from .conftest import Pages
 
@@ -20,6 +21,7 @@ Shot = Callable[[Page, str], None]
 
 def _config(cfg: dict[str, Any]) -> None:
     tenant = cfg["tenants"][0]
+    tenant["timezone"] = midday_timezone()  # the wallboard's day figures are checked
     tenant["timers"]["form_timeout_seconds"] = 30
     for ep in tenant["entry_points"]:
         if ep.get("id") == "widget":

@@ -11,12 +11,14 @@ import pytest
 from native_client import Agent, Customer, close_all, reset
 
 from conftest import ServerProc, make_server
+from tests_support import midday_timezone
 
 OTHER = "other.example"
 
 
 def _mutate(cfg: dict[str, Any]) -> None:
     t = cfg["tenants"][0]
+    t["timezone"] = midday_timezone()  # the supervisor's day figures are checked
     t["timers"]["rona_seconds"] = 2
     carol = dict(t["users"][0], login="carol")
     carol["profile"] = dict(carol["profile"], display_name="Carol Other")

@@ -50,6 +50,7 @@ def test_delete_one_customer(server_factory: Any) -> None:
 
 def test_retention_purges_old_ended_chats_and_export(server_factory: Any, tmp_path: Path) -> None:
     srv = server_factory()
+    started = time.time()  # the export's day is the one the chats began in, even across midnight
     sam = Agent(srv.base_url, "sam")
     old = chat_with(srv.base_url, "old@example.org", "an old chat <b>escaped</b>")
     recent = chat_with(srv.base_url, "new@example.org", "a recent chat")
@@ -58,8 +59,8 @@ def test_retention_purges_old_ended_chats_and_export(server_factory: Any, tmp_pa
     srv.stop()
     # Bulk export of today's chats, from the CLI, before retention removes one of them.
     out = tmp_path / "export"
-    day = time.strftime("%Y-%m-%d", time.gmtime())
-    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    day = time.strftime("%Y-%m-%d", time.gmtime(started))
+    until = time.strftime("%Y-%m-%d", time.gmtime(started + 2 * 86400))
     run = subprocess.run(
         [
             sys.executable,
@@ -71,7 +72,7 @@ def test_retention_purges_old_ended_chats_and_export(server_factory: Any, tmp_pa
             "--since",
             day,
             "--until",
-            tomorrow,
+            until,
             "--out",
             str(out),
         ],
