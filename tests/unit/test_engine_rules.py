@@ -206,6 +206,33 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         h2.close()
 
 
+def test_messages_write_no_chat_row_and_restart_rebuilds_what_they_changed(tmp_path: Path) -> None:
+    """Messages write their event row only (decision 40); start-up rebuilds the inactivity clock,
+    the sequence and the dedupe index from the log, so nothing the row lacks is lost."""
+    h = Harness(tmp_path)
+    chat = connected_chat(h, "c-1")
+    chat.inactivity_warned = True
+    h.run(h.engine.save_face_state(chat))  # the row now says: warned, clock at the first message
+    stale = h.run(h.engine.store.load_chat(chat.id))
+    h.run(h.engine.customer_message(chat, "Still there", client_msg_id="c-2", dedupe_key="c-2"))
+    h.run(h.engine.agent_message(h.tenant, chat, "alice", "a-1", "Yes"))
+    row = h.run(h.engine.store.load_chat(chat.id))
+    assert row is not None and stale is not None
+    assert (row.last_seq, row.last_customer_content_at) == (stale.last_seq, stale.last_customer_content_at)
+    said_at = chat.last_customer_content_at
+    assert said_at is not None and said_at > (stale.last_customer_content_at or 0)
+    h.close()
+    h2 = Harness(tmp_path)
+    try:
+        restored = h2.engine.core.chats[chat.id]
+        assert restored.last_seq == restored.committed_seq == chat.last_seq
+        assert restored.last_customer_content_at == said_at and not restored.inactivity_warned
+        _, created = h2.run(h2.engine.customer_message(restored, "Still there", dedupe_key="c-2"))
+        assert not created
+    finally:
+        h2.close()
+
+
 def test_ended_chats_leave_memory_and_reload_from_the_store(h: Harness) -> None:
     chat = h.new_chat()
     h.run(h.engine.customer_message(chat, "Hello", client_msg_id="1", dedupe_key="k1"))

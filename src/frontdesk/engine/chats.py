@@ -120,12 +120,36 @@ def _require_live(chat: Chat) -> None:
         raise errors.ChatEnded()
 
 
-def _content(core: Core, tenant: Tenant, chat: Chat) -> None:
+def restarts_inactivity(kind: str, data: dict[str, Any]) -> bool:
+    """Content restarts the inactivity clock; of the activities only a location is content (SP 5.4)."""
+    return kind in ev.CUSTOMER_CONTENT and (kind != ev.ACTIVITY or data.get("type") == "location")
+
+
+def _content(core: Core, tenant: Tenant, chat: Chat, at: float) -> None:
     """A customer content event restarts the inactivity clock (10.4)."""
     if chat.state == "connected":
-        chat.last_customer_content_at = time.time()
+        chat.last_customer_content_at = at
         chat.inactivity_warned = False
         timeouts.arm_inactivity(core, tenant, chat)
+
+
+def replay_log(chat: Chat, stored_seq: int) -> None:
+    """Bring a chat loaded from its stored row up to its log.
+
+    Log-only appends (customer and agent messages, typing) write no chat row, so the row can be
+    older than the log: ``stored_seq`` is the ``last_seq`` the row was written with. What those
+    appends change in the chat is rebuilt here from the events after it (decision 40)."""
+    if chat.state != "connected":
+        return  # every state change writes the row, so the state is current
+    for event in chat.events:
+        if (
+            event.seq > stored_seq
+            and event.by is not None
+            and event.by.kind == "customer"
+            and restarts_inactivity(event.kind, event.data)
+        ):
+            chat.last_customer_content_at = event.at
+            chat.inactivity_warned = False
 
 
 async def customer_event(
@@ -145,13 +169,19 @@ async def customer_event(
     tenant = _tenant(core, chat)
     tx = Tx()
     event = core.append(
-        tx, chat, kind, data, chat.customer.ref(), client_msg_id=client_msg_id, dedupe_key=dedupe_key
+        tx,
+        chat,
+        kind,
+        data,
+        chat.customer.ref(),
+        client_msg_id=client_msg_id,
+        dedupe_key=dedupe_key,
+        log_only=True,
     )
     if file is not None:
         tx.intent.files.append(file)
-    # Content restarts the inactivity clock; of the activities only a location is content (SP 5.4).
-    if kind in ev.CUSTOMER_CONTENT and (kind != ev.ACTIVITY or data.get("type") == "location"):
-        _content(core, tenant, chat)
+    if restarts_inactivity(kind, data):
+        _content(core, tenant, chat, event.at)
     await core.commit(tx)
     return event, True
 

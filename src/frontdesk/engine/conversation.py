@@ -71,7 +71,9 @@ async def send_message(
         "note": False,
         "off_record": False,
     }
-    event = core.append(tx, chat, ev.MESSAGE, data, party.ref(), client_msg_id=client_msg_id, dedupe_key=key)
+    event = core.append(
+        tx, chat, ev.MESSAGE, data, party.ref(), client_msg_id=client_msg_id, dedupe_key=key, log_only=True
+    )
     await core.commit(tx)
     return event, True
 
@@ -79,7 +81,7 @@ async def send_message(
 async def typing(core: Core, chat: Chat, login: str, is_typing: bool) -> None:
     party = active_party(chat, login)
     tx = Tx()
-    core.append(tx, chat, ev.TYPING, {"typing": is_typing, "preview": None}, party.ref())
+    core.append(tx, chat, ev.TYPING, {"typing": is_typing, "preview": None}, party.ref(), log_only=True)
     await core.commit(tx)
 
 

@@ -72,6 +72,9 @@ class Core:
         self.gone_offers: dict[str, float] = {}
         self.offers: dict[str, Offer] = {}
         self.customer_seen: dict[str, tuple[float, float]] = {}
+        # Chats changed in memory outside an append (a face's counter in face_state): their next
+        # append writes the chat row even when it is log-only.
+        self.unsaved: set[str] = set()
         self._route_pending: set[str] = set()
         self._route_running: set[str] = set()
         self.router: Callable[[str], Awaitable[None]] | None = None
@@ -209,7 +212,13 @@ class Core:
         *,
         client_msg_id: str | None = None,
         dedupe_key: str | None = None,
+        log_only: bool = False,
     ) -> Event:
+        """Append one event to the chat's log in ``tx``.
+
+        ``log_only`` says the caller changed nothing in the chat's stored row except what start-up
+        rebuilds from the log itself (``last_seq``; the inactivity clock, see ``chats.replay_log``):
+        the event row alone is written, not the chat row (decision 40)."""
         if chat.state == "ended" and kind not in AFTER_END:
             raise AssertionError(f"{kind} after ended in chat {chat.id}")
         last_at = chat.events[-1].at if chat.events else chat.created_at
@@ -218,7 +227,9 @@ class Core:
         if dedupe_key is not None:
             chat.dedupe[dedupe_key] = event.seq
         tx.intent.add_event(chat.id, event, dedupe_key)
-        tx.intent.save_chat(chat)
+        if not log_only or chat.id in self.unsaved:
+            self.unsaved.discard(chat.id)
+            tx.intent.save_chat(chat)
         tx.after.append(lambda: self._visible(chat, event))
         tx.tenant_notices.add(chat.tenant_id)
         return event

@@ -196,8 +196,10 @@ class Engine:
 
     async def _hydrate(self, chat: Chat) -> None:
         """Load a stored chat's log and dedupe index into memory."""
+        stored_seq = chat.last_seq
         chat.events = await self.store.read_events(chat.id, 0, 1_000_000)
         chat.committed_seq = chat.last_seq = chat.events[-1].seq if chat.events else 0
+        chats.replay_log(chat, stored_seq)
         chat.dedupe = await self.store.dedupe_keys(chat.id)
 
     async def _restore_log(self, chat: Chat) -> None:
@@ -371,6 +373,11 @@ class Engine:
         record = chats.record_survey(self.core, tx, tenant, chat, source, survey, data)
         await self.core.commit(tx)
         return record
+
+    def face_state_changed(self, chat: Chat) -> None:
+        """``chat.face_state`` changed for the event about to be appended: store it with that event
+        (messages alone write no chat row, decision 40)."""
+        self.core.unsaved.add(chat.id)
 
     async def save_face_state(self, chat: Chat) -> None:
         """Persist ``chat.face_state`` (a face's own durable cursor or session data)."""

@@ -49,9 +49,29 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+# SQLite rewrites the index entries of every column an UPDATE sets, changed or not (PostgreSQL's HOT
+# updates do not), and three of the chat row's columns are indexed. So the indexed columns are set
+# only when they change: a chat write that changes neither (a poll cursor, a read mark) dirties one
+# page of the WAL instead of four.
+_CHAT_BODY = "UPDATE chats SET last_seq=?, snapshot=? WHERE id=?"
+_CHAT_KEYS = (
+    "UPDATE chats SET state=?1, identity=?2, ended_at=?3 "
+    "WHERE id=?4 AND (state IS NOT ?1 OR identity IS NOT ?2 OR ended_at IS NOT ?3)"
+)
+
+
+def _save_chat(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> None:
+    chat_id, _, _, state, identity, _, ended_at, last_seq, snapshot = row
+    cur.execute(_CHAT_BODY, (last_seq, snapshot, chat_id))
+    if cur.rowcount == 0:
+        cur.execute(sql.CHAT, row)
+    else:
+        cur.execute(_CHAT_KEYS, (state, identity, ended_at, chat_id))
+
+
 def _apply(cur: sqlite3.Cursor, intent: WriteIntent) -> None:
     for chat in intent.chats:
-        cur.execute(sql.CHAT, codec.chat_row(chat))
+        _save_chat(cur, codec.chat_row(chat))
     if intent.events:
         cur.executemany(sql.EVENT, [codec.event_row(cid, ev, key) for cid, ev, key in intent.events])
     for agent in intent.agents:

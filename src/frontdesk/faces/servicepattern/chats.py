@@ -131,13 +131,14 @@ async def send_events(engine: Engine, caller: Caller, chat: Chat, events: list[d
         await _apply(engine, caller, chat, e, files)
 
 
-def _msg_id(chat: Chat, e: dict[str, Any]) -> str:
+def _msg_id(engine: Engine, chat: Chat, e: dict[str, Any]) -> str:
     """The client's msg_id, else ``<chat_id>:<n>`` (persisted with the event's commit)."""
     given = client_msg_id(e)
     if given is not None:
         return given
     st = sp_state(chat)
     st["client_seq"] = int(st.get("client_seq", 0)) + 1
+    engine.face_state_changed(chat)
     return f"{chat.id}:{st['client_seq']}"
 
 
@@ -158,7 +159,7 @@ async def _apply(
         text = raw_text if raw_text is not None else render.plain_text(scalar(e.get("msg")) or "")
         if text.strip():
             await engine.customer_message(
-                chat, text, client_msg_id=_msg_id(chat, e), dedupe_key=_dedupe(e, text)
+                chat, text, client_msg_id=_msg_id(engine, chat, e), dedupe_key=_dedupe(e, text)
             )
     elif kind in ("chat_session_message_delivered", "chat_session_message_read"):
         seq = render.seq_of_msg_id(scalar(e.get("ref_msg_id")) or "")
@@ -198,7 +199,7 @@ async def _apply(
             chat,
             "activity",
             {"type": "location", "data": data},
-            client_msg_id=_msg_id(chat, e),
+            client_msg_id=_msg_id(engine, chat, e),
             dedupe_key=_dedupe(e, content),
         )
     elif kind in _ACTIVITIES:
@@ -221,7 +222,7 @@ async def _file(engine: Engine, chat: Chat, e: dict[str, Any], files: dict[str, 
     if file_type not in ("image", "attachment"):
         file_type = "image" if record.content_type.startswith("image/") else "attachment"
     await engine.customer_file(
-        chat, record, file_type, client_msg_id=_msg_id(chat, e), dedupe_key=_dedupe(e, record.id)
+        chat, record, file_type, client_msg_id=_msg_id(engine, chat, e), dedupe_key=_dedupe(e, record.id)
     )
 
 
@@ -235,7 +236,7 @@ async def _activity(engine: Engine, chat: Chat, e: dict[str, Any], kind: str) ->
             "cobrowsing_url": scalar(e.get("cobrowsing_url")) or "",
         }
     content = f"{kind}:{data.get('title', '')}:{data.get('page', '')}"
-    msg_id = _msg_id(chat, e) if kind == "navigation" else None
+    msg_id = _msg_id(engine, chat, e) if kind == "navigation" else None
     await engine.customer_event(
         chat,
         "activity",
