@@ -67,8 +67,9 @@ class HeldResponse(Response):
         if response is not None:
             response.raw_headers.extend(self.raw_headers)
         self._result = response
-        if self._deliver is not None:
-            self._deliver(response)
+        deliver, self._deliver = self._deliver, None  # it refers back to this reply's connection
+        if deliver is not None:
+            deliver(response)
 
     def drop(self) -> None:
         """The client left: nothing will be written."""
@@ -79,9 +80,10 @@ class HeldResponse(Response):
         raise NotImplementedError
 
     def defer(self, deliver: Callable[[Response | None], None]) -> None:
-        self._deliver = deliver
         if self._finished:
             deliver(self._result)
+        else:
+            self._deliver = deliver
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ready: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()

@@ -27,9 +27,6 @@ from frontdesk.ops.middleware import OpsGate
 
 log = logging.getLogger("frontdesk.http")
 
-# The scope key under which the lane hands a request its "the client went away" future.
-GONE = "frontdesk.gone"
-
 
 @dataclass(frozen=True, slots=True)
 class FastRoute:
@@ -54,14 +51,17 @@ class FastLane:
                     return route, m.groupdict()
         return None
 
-    async def serve(self, route: FastRoute, scope: dict[str, Any], body: bytes) -> Response:
-        """The face's answer, never an exception; the caller writes it to the connection."""
+    async def serve(
+        self, route: FastRoute, scope: dict[str, Any], body: bytes, gone: asyncio.Future[None]
+    ) -> Response:
+        """The face's answer, never an exception; the caller writes it to the connection. ``gone`` is
+        done once the client has left (the request's ``receive`` then says ``http.disconnect``)."""
         started = time.perf_counter()
         path: str = scope["path"]
         status = 500
         token = in_http_request.set(True)
         try:
-            request = Request(scope, _receiver(body, scope[GONE]))
+            request = Request(scope, _receiver(body, gone))
             wait = self.gate.enter(scope, route.face, path, request.headers)  # parsed once, for both
             if wait > 0:
                 response = self.gate.refusal(route.face, path, wait)

@@ -9,6 +9,7 @@ with a small declared body (or none), no ``Expect`` and no upgrade take the lane
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,8 +18,8 @@ import httptools
 from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from frontdesk.serving.holding import HeldResponse, quiet
-from frontdesk.serving.lane import GONE, FastLane, FastRoute
+from frontdesk.serving.holding import HeldResponse
+from frontdesk.serving.lane import FastLane, FastRoute
 
 log = logging.getLogger("frontdesk.http")
 _LANE_METHODS = frozenset((b"GET", b"POST"))
@@ -33,7 +34,6 @@ class _LaneCycle:
         "gone",
         "held",
         "keep_alive",
-        "message_event",
         "more_body",
         "protocol",
         "response_complete",
@@ -54,12 +54,20 @@ class _LaneCycle:
         self.started = False
         self.held: HeldResponse | None = None
         self.gone: asyncio.Future[None] = protocol.loop.create_future()
-        self.message_event = self  # the protocol calls ``cycle.message_event.set()`` on every change
+
+    @property
+    def message_event(self) -> _LaneCycle:
+        """The protocol calls ``cycle.message_event.set()`` on every change. A property rather than
+        an attribute pointing at itself: a self-reference would leave every request to the cyclic
+        garbage collector instead of reference counting."""
+        return self
 
     def set(self) -> None:
         if self.disconnected:
             if not self.gone.done():
                 self.gone.set_result(None)
+            if self.held is not None:
+                self.held.drop()
         elif not self.more_body and not self.started:
             self.started = True
             self.protocol.start_lane(self)
@@ -110,7 +118,6 @@ class LaneHttpProtocol(HttpToolsProtocol):
         scope["query_string"] = parsed.query or b""
         scope["path_params"] = params
         cycle = _LaneCycle(self, route, scope, version != "1.0" and parser.should_keep_alive())
-        scope[GONE] = cycle.gone
         self.cycle = cycle  # type: ignore[assignment]
 
     def _small_body(self, limit: int) -> bool:
@@ -129,12 +136,13 @@ class LaneHttpProtocol(HttpToolsProtocol):
 
     async def _serve(self, cycle: _LaneCycle) -> None:
         assert self.lane is not None
-        response = await self.lane.serve(cycle.route, cycle.scope, cycle.body)
+        response = await self.lane.serve(cycle.route, cycle.scope, cycle.body, cycle.gone)
         if isinstance(response, HeldResponse):
             # Parked until the reply is ready; this task ends here.
-            held = cycle.held = response
-            held.defer(lambda ready: self._complete(cycle, ready))
-            cycle.gone.add_done_callback(lambda _: held.drop(), context=quiet())
+            cycle.held = response
+            response.defer(functools.partial(self._complete, cycle))
+            if cycle.disconnected:  # the client left while the endpoint ran: nobody to answer
+                response.drop()
             return
         self._complete(cycle, response)
 
@@ -150,6 +158,7 @@ class LaneHttpProtocol(HttpToolsProtocol):
         super().shutdown()
 
     def _complete(self, cycle: _LaneCycle, response: Response | None) -> None:
+        cycle.held = None
         delivered = response is not None and not cycle.disconnected and not self.transport.is_closing()
         if delivered:
             assert response is not None
