@@ -11,13 +11,15 @@ def now() -> float:
     return time.time()
 
 
-_second: list[tuple[int, str]] = [(-1, "")]
+# Formatted seconds, reused while they last: an event's time and its chat's creation time differ.
+_seconds: dict[int, str] = {}
+_SECONDS_KEPT = 4096
 
 
 def rfc3339(ts: float | None) -> str | None:
     """RFC 3339 UTC with milliseconds and ``Z`` (native.md 0.1).
 
-    Every event rendered to an agent carries one, so the formatted second is reused while it lasts.
+    Every event rendered to an agent carries one, so formatted seconds are cached.
     """
     if ts is None:
         return None
@@ -30,10 +32,11 @@ def rfc3339(ts: float | None) -> str | None:
     elif micros < 0:
         whole, micros = whole - 1, micros + 1_000_000
     millis = micros // 1000
-    cached_second, prefix = _second[0]
-    if cached_second != whole:
-        prefix = datetime.fromtimestamp(whole, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        _second[0] = (whole, prefix)
+    prefix = _seconds.get(whole)
+    if prefix is None:
+        if len(_seconds) >= _SECONDS_KEPT:
+            _seconds.clear()
+        prefix = _seconds[whole] = datetime.fromtimestamp(whole, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
     return f"{prefix}{millis:03d}Z"
 
 

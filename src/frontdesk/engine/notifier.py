@@ -63,11 +63,22 @@ class Waiter:
         self._woken = False
 
     async def wait(self, timeout: float | None) -> bool:
-        """True when woken, False on timeout. Clears the wake flag for the next round."""
+        """True when woken, False on timeout. Clears the wake flag for the next round.
+
+        One timer on the wake future instead of ``asyncio.wait_for``, which adds a second future,
+        a callback and the cancellation dance on every call: an agent's socket waits here twice
+        per message."""
         if not self._woken:
+            future = self.ready()
+            handle = None
+            if timeout is not None:
+                handle = asyncio.get_running_loop().call_later(timeout, _time_up, future)
             try:
-                await asyncio.wait_for(self.ready(), timeout)
-            except TimeoutError:
+                await future
+            finally:
+                if handle is not None:
+                    handle.cancel()
+            if not self._woken:
                 return False
         self.clear()
         return True
@@ -129,6 +140,11 @@ class Notifier:
         for group in groups:
             for waiter in list(group):
                 waiter._wake(payload)
+
+
+def _time_up(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def chat_topic(chat_id: str) -> str:

@@ -8,6 +8,7 @@ delivery without its event). The delivery worker (``frontdesk.ops.webhooks``) se
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -82,17 +83,22 @@ class WebhookOutbox:
             return []
         return [w.id for w in tenant.config.webhooks if w.enabled and kind in w.events]
 
-    def _add(self, tx: Tx, tenant_id: str, kind: str, chat_id: str | None, data: dict[str, Any]) -> int:
-        added = 0
+    def _add(
+        self, tx: Tx, tenant_id: str, kind: str, chat_id: str | None, data: Callable[[], dict[str, Any]]
+    ) -> int:
+        """Queue one delivery per subscribed webhook; ``data`` is built only when one is."""
+        hooks = self._hooks(tenant_id, kind)
+        if not hooks:
+            return 0
         now = time.time()
-        for hook_id in self._hooks(tenant_id, kind):
+        body_data = data()
+        for hook_id in hooks:
             delivery_id = str(uuid.uuid4())
-            body = payload(delivery_id, kind, tenant_id, now, data)
+            body = payload(delivery_id, kind, tenant_id, now, body_data)
             tx.intent.outbox.append(
                 OutboxRow(delivery_id, tenant_id, hook_id, kind, body, now, chat_id, 0, now)
             )
-            added += 1
-        return added
+        return len(hooks)
 
     def enqueue(self, tx: Tx) -> None:
         if not tx.intent.events and not tx.intent.surveys:
@@ -104,12 +110,22 @@ class WebhookOutbox:
             if kind is None or chat is None:
                 continue
             added += self._add(
-                tx, chat.tenant_id, kind, chat.id, {"chat": chat_summary(chat), "event": event.to_json()}
+                tx,
+                chat.tenant_id,
+                kind,
+                chat.id,
+                functools.partial(_event_data, chat, event),
             )
         for survey in tx.intent.surveys:
-            added += self._add(tx, survey.tenant_id, "survey.submitted", survey.chat_id, _survey(survey))
+            added += self._add(
+                tx, survey.tenant_id, "survey.submitted", survey.chat_id, functools.partial(_survey, survey)
+            )
         if added and self.on_enqueued is not None:
             tx.after.append(self.on_enqueued)
+
+
+def _event_data(chat: Chat, event: Event) -> dict[str, Any]:
+    return {"chat": chat_summary(chat), "event": event.to_json()}
 
 
 def _survey(record: SurveyRecord) -> dict[str, Any]:

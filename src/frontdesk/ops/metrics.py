@@ -88,6 +88,9 @@ class _State(Collector):
 class Metrics:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # prometheus_client's labels() takes a lock and builds a key per call; the hot paths (every
+        # request, every message) reuse the labelled child instead.
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.info = Gauge("frontdesk_build_info", "Frontdesk version", ["version"], registry=r)
@@ -181,6 +184,14 @@ class Metrics:
 
         return timed
 
+    def child(self, metric: Counter | Histogram, *values: str) -> Any:
+        """``metric.labels(*values)``, cached."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
+
     def _observe_commit(self, seconds: float, batch: int) -> None:
         self.commit_seconds.observe(seconds)
         self.commit_batch.observe(batch)
@@ -196,7 +207,7 @@ class Metrics:
 
             def count() -> None:
                 for tenant_id in tenants:
-                    self.messages.labels(tenant_id).inc()
+                    self.child(self.messages, tenant_id).inc()
 
             tx.after.append(count)
 

@@ -130,8 +130,9 @@ class OpsGate:
     def observe(self, face: str, method: str, status: int, started: float) -> None:
         if self.metrics is None:
             return
-        self.metrics.http_requests.labels(face, method, str(status)).inc()
-        self.metrics.http_seconds.labels(face).observe(time.perf_counter() - started)
+        metrics = self.metrics
+        metrics.child(metrics.http_requests, face, method, str(status)).inc()
+        metrics.child(metrics.http_seconds, face).observe(time.perf_counter() - started)
         if status >= 500:
             log.warning("answered %d", status)
 

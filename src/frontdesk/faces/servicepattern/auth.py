@@ -6,7 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 
@@ -41,8 +41,19 @@ def normalise_host(value: str) -> str:
     return v.lower().rstrip(".")
 
 
+@lru_cache(maxsize=1024)
+def tenant_url(query_string: bytes) -> str | None:
+    """The ``tenantUrl`` query parameter (the last one, as Starlette's ``query_params`` has it);
+    every request of a client carries the same query string, so it is parsed once."""
+    value = None
+    for name, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name == "tenantUrl":
+            value = v
+    return value
+
+
 def resolve_tenant(engine: Engine, request: Request) -> Tenant:
-    raw = request.query_params.get("tenantUrl")
+    raw = tenant_url(request.scope.get("query_string", b""))
     if not raw:
         raw = request.headers.get("host", "")
     tenant = engine.tenant_for_domain(normalise_host(raw)) if raw else None
