@@ -9,7 +9,8 @@ exactly as on one node, and clients need no sticky sessions. Failover is handled
 * a write cut off after it was sent may or may not have committed: the client gets 503 with
   ``Retry-After`` and re-sends it with its client message id, which the engine de-duplicates;
 * a WebSocket whose owner died is closed with 1012 (service restart); agents reconnect to any node
-  and resume from their per-chat cursors.
+  and resume from their per-chat cursors. A handshake no owner can take is refused with 503 and
+  ``Retry-After``, like an HTTP request.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +75,18 @@ def unavailable(path: str, retry_after: int = 1) -> Response:
             media_type="application/problem+json",
         )
     return PlainTextResponse("Service Unavailable", 503, headers)
+
+
+async def deny_websocket(scope: Scope, send: Send, status: int, close_code: int) -> None:
+    """Refuse a WebSocket handshake with an HTTP status (503 + ``Retry-After`` while the engine moves)
+    where the server offers the ASGI denial response; a bare close before accept reaches the client
+    as 403, which reads like a bad token."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": close_code})
+        return
+    response = unavailable(scope["path"]) if status == 503 else PlainTextResponse("", status)
+    await send({"type": "websocket.http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "websocket.http.response.body", "body": response.body})
 
 
 class Forwarder:
@@ -141,7 +155,7 @@ class Forwarder:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1012})
+            await deny_websocket(scope, send, 503, 1012)
         else:
             await unavailable(scope["path"])(scope, receive, send)
 
@@ -207,34 +221,48 @@ class Forwarder:
         first = await receive()
         if first["type"] != "websocket.connect":
             return
-        url = await self.cluster.leader_url(self.cluster.takeover_wait)
-        if url is None:
-            if self.cluster.leading:  # this node took the engine over while the client waited
-                await self._serve_here(scope, replay(first, receive), send)
+        deadline = time.monotonic() + self.cluster.takeover_wait
+        while True:
+            url = await self.cluster.leader_url(max(0.0, deadline - time.monotonic()))
+            if url is None:
+                if self.cluster.leading:  # this node took the engine over while the client waited
+                    await self._serve_here(scope, replay(first, receive), send)
+                else:
+                    await deny_websocket(scope, send, 503, 1012)
                 return
-            await send({"type": "websocket.close", "code": 1012})
-            return
-        headers, _ = await self._headers(scope, "WS")
-        target = URL(url.replace("http", "ws", 1) + _raw_target(scope), encoded=True)
-        try:
-            upstream = await self._client().ws_connect(
-                target,
-                protocols=tuple(scope.get("subprotocols", ())),
-                headers=headers,
-                autoclose=False,
-                autoping=True,
-                max_msg_size=0,
-                compress=0,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            await send({"type": "websocket.close", "code": 1008 if exc.status in (401, 403) else 1011})
-            return
-        except aiohttp.ClientConnectorError:
+            try:
+                upstream = await self._ws_connect(scope, url)
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status != 503:
+                    await deny_websocket(scope, send, exc.status, 1008 if exc.status in (401, 403) else 1011)
+                    return
+            except aiohttp.ClientConnectorError:
+                pass
+            else:
+                break
+            # Never reached the owner (it died and this node has not seen the takeover yet), or that
+            # node is no longer the owner: as for HTTP, the next owner rather than refusing a client
+            # that did nothing wrong.
             self.cluster.suspect(url)
-            await send({"type": "websocket.close", "code": 1012})
-            return
+            if time.monotonic() >= deadline:
+                await deny_websocket(scope, send, 503, 1012)
+                return
+            self._on_result("retried")
         await send({"type": "websocket.accept", "subprotocol": upstream.protocol})
         await _pump(upstream, receive, send, on_dead=lambda: self.cluster.suspect(url))
+
+    async def _ws_connect(self, scope: Scope, url: str) -> aiohttp.ClientWebSocketResponse:
+        headers, _ = await self._headers(scope, "WS")
+        target = URL(url.replace("http", "ws", 1) + _raw_target(scope), encoded=True)
+        return await self._client().ws_connect(
+            target,
+            protocols=tuple(scope.get("subprotocols", ())),
+            headers=headers,
+            autoclose=False,
+            autoping=True,
+            max_msg_size=0,
+            compress=0,
+        )
 
 
 def _take_header(scope: Scope) -> bytes | None:
