@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import resource
 import time
 import traceback
@@ -473,12 +474,27 @@ class StepResult:
     total_round_trips: int = 0
 
 
-async def run_customer(chat: CustomerChat, window: Window, result: StepResult) -> None:
-    """The ping-pong loop of one customer, until the window closes."""
+async def run_customer(
+    chat: CustomerChat, window: Window, result: StepResult, interval: float | None = None
+) -> None:
+    """The ping-pong loop of one customer, until the window closes.
+
+    Closed loop (``interval`` None): the next ping leaves as soon as the last pong arrived. Paced:
+    one ping every ``interval`` seconds from a random phase, and a round trip's latency counts from
+    its scheduled start, so a late reply also delays the pings behind it without hiding the wait
+    (no coordinated omission, as wrk2 measures)."""
     n = 0
+    next_at = time.monotonic() + (random.uniform(0, interval) if interval else 0.0)
     while time.monotonic() < window.end:
         n += 1
-        t0 = time.monotonic()
+        if interval:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            t0 = next_at
+            next_at += interval
+        else:
+            t0 = time.monotonic()
         await chat.send(n)
         await chat.wait_reply(n, t0 + REPLY_TIMEOUT)
         t1 = time.monotonic()
@@ -494,8 +510,10 @@ async def run_step(
     sync: Callable[[], Awaitable[float]],
     warmup: float,
     duration: float,
+    interval: float | None = None,
 ) -> StepResult:
-    """Open `chats` chats, wait for everybody (`sync` returns the common start time), ping-pong."""
+    """Open `chats` chats, wait for everybody (`sync` returns the common start time), ping-pong
+    (closed loop, or one ping per chat every `interval` seconds)."""
     result = StepResult(chats=chats)
     sem = asyncio.Semaphore(50)
 
@@ -520,7 +538,9 @@ async def run_step(
         result.client_cpu_s = self_cpu_seconds() - c0
 
     meter = asyncio.ensure_future(cpu_meter())
-    outcomes = await asyncio.gather(*(run_customer(c, window, result) for c in live), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(run_customer(c, window, result, interval) for c in live), return_exceptions=True
+    )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             result.errors.append(f"round trip: {type(outcome).__name__}: {outcome}")
@@ -540,6 +560,7 @@ class WorkerSpec:
     steps: list[int]  # chats per step, this worker's share
     warmup: float
     duration: float
+    intervals: list[float | None] = field(default_factory=list)  # per step: None = closed loop
     agents: list[str] = field(default_factory=list)
     password: str = "demo"
     # Several nodes of one cluster: agents and customers are spread over them (agent i on node
@@ -580,8 +601,9 @@ async def worker_main(spec: WorkerSpec, barrier: SyncPoint, out: ResultSink) -> 
     async with new_session() as http:
         await target.start(http)
         await sync()  # every worker's agents are ready
-        for chats in spec.steps:
-            result = await run_step(http, target, chats, sync, spec.warmup, spec.duration)
+        intervals = spec.intervals or [None] * len(spec.steps)
+        for chats, interval in zip(spec.steps, intervals, strict=True):
+            result = await run_step(http, target, chats, sync, spec.warmup, spec.duration, interval)
             if fd_target is not None:
                 result.errors += fd_target.errors()
                 for agent in fd_target.agents:

@@ -197,7 +197,9 @@ def run_steps(
     """Drive every step of ``args.chats`` against the servers ``pids`` answering at ``urls``.
 
     Server CPU and RSS are summed over ``pids`` from /proc across each measured window."""
-    chats: list[int] = args.chats
+    # Closed-loop steps, then paced ones: (chats, seconds between one chat's pings or None).
+    plan: list[tuple[int, float | None]] = [(m, None) for m in args.chats]
+    plan += list(getattr(args, "paced", []))
     ctx = multiprocessing.get_context("spawn")
     n = args.generators
     barrier = ctx.Barrier(n + 1)
@@ -208,9 +210,10 @@ def run_steps(
             target="baseline" if kind == "baseline" else "frontdesk",
             base_url=urls[0],
             index=i,
-            steps=[split(c, n)[i] for c in chats],
+            steps=[split(c, n)[i] for c, _ in plan],
             warmup=args.warmup,
             duration=args.duration,
+            intervals=[interval for _, interval in plan],
             agents=logins[i::n],
             node_urls=urls if len(urls) > 1 else [],
         )
@@ -220,7 +223,7 @@ def run_steps(
     timeout = 180.0
     barrier.wait(timeout)  # agents ready
     steps: list[dict[str, Any]] = []
-    for m in chats:
+    for m, interval in plan:
         barrier.wait(timeout)  # chats open and connected
         time.sleep(args.warmup)
         for meter in meters:
@@ -247,6 +250,8 @@ def run_steps(
         other_cpu = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - gen_cpu)
         step = {
             "chats": m,
+            "interval_s": interval,
+            "offered_rt_per_s": m / interval if interval else None,
             "round_trips": rts,
             "rt_per_s": rts / window,
             "p50_ms": percentile(lat, 0.50) * 1000,
@@ -278,39 +283,66 @@ def run_steps(
 
 
 def run_target(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    proc, url = start_server(kind, tmp, AGENTS, args.profile_server)
-    print(f"[{kind}] server pid {proc.pid} at {url}", flush=True)
+    result: dict[str, Any] = {"steps": []}
+    if args.chats or args.paced:
+        proc, url = start_server(kind, tmp, AGENTS, args.profile_server)
+        print(f"[{kind}] server pid {proc.pid} at {url}", flush=True)
+        try:
+            # all 50 agents log in: routing spreads the chats over them
+            logins = [f"bench{i}" for i in range(1, (AGENTS if kind == "frontdesk" else 0) + 1)]
+            result["steps"] = run_steps(kind, [proc.pid], [url], args, logins)
+        finally:
+            stop_server(proc)
+    if kind == "frontdesk" and args.idle_polls > 0:
+        result["idle_polls"] = asdict(run_idle_polls(args, tmp / "idle"))
+    return result
+
+
+def run_idle_polls(args: argparse.Namespace, tmp: Path) -> IdleResult:
+    """The idle polls on a server of their own, with an empty database: what the load steps left
+    in the other server's heap (their ended chats, memory the allocator keeps) is not what 10,000
+    waiting customers cost."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    proc, url = start_server("frontdesk", tmp, AGENTS)
     try:
-        # all 50 agents log in: routing spreads the chats over them
-        logins = [f"bench{i}" for i in range(1, (AGENTS if kind == "frontdesk" else 0) + 1)]
-        result: dict[str, Any] = {"steps": run_steps(kind, [proc.pid], [url], args, logins)}
-        if kind == "frontdesk" and args.idle_polls > 0:
-            print(f"[{kind}] idle polls: opening {args.idle_polls} ServicePattern chats", flush=True)
-            idle: IdleResult = asyncio.run(
-                idle_polls(url, proc.pid, args.idle_polls, IDLE_HOLD_S, args.idle_create_timeout)
-            )
-            result["idle_polls"] = asdict(idle)
-            print(
-                f"[{kind}] idle polls: {idle.created} chats in {idle.create_s:.1f}s, peak {idle.held_peak}"
-                f" polls held, RSS {idle.rss_before_mb:.0f} MB before,"
-                f" {idle.rss_open_mb:.0f} MB with the chats open -> peak {idle.rss_peak_mb:.0f} MB,"
-                f" errors {len(idle.errors)}; (chats, seconds): {idle.create_progress}",
-                flush=True,
-            )
-        return result
+        print(
+            f"[frontdesk] idle polls: opening {args.idle_polls} ServicePattern chats on a fresh server",
+            flush=True,
+        )
+        idle: IdleResult = asyncio.run(
+            idle_polls(url, proc.pid, args.idle_polls, IDLE_HOLD_S, args.idle_create_timeout)
+        )
+        print(
+            f"[frontdesk] idle polls: {idle.created} chats in {idle.create_s:.1f}s, peak {idle.held_peak}"
+            f" polls held, RSS {idle.rss_before_mb:.0f} MB before,"
+            f" {idle.rss_open_mb:.0f} MB with the chats open -> peak {idle.rss_peak_mb:.0f} MB,"
+            f" errors {len(idle.errors)}; (chats, seconds): {idle.create_progress}",
+            flush=True,
+        )
+        return idle
     finally:
         stop_server(proc)
 
 
 HEADER = (
-    f"{'target':<10} {'chats':>5} {'rt/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv cpu s':>9} "
+    f"{'target':<10} {'chats':>9} {'rt/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv cpu s':>9} "
     f"{'srv cpu%':>8} {'cpu ms/rt':>9} {'RSS MB':>7} {'gen cpu%':>8} {'other%':>6} {'errors':>6}"
 )
 
 
+def step_label(s: dict[str, Any]) -> str:
+    """``20`` for a closed-loop step, ``100@10/s`` for 100 chats pinging 10 times a second each."""
+    interval = s.get("interval_s")
+    return f"{s['chats']}@{1 / interval:g}/s" if interval else str(s["chats"])
+
+
+def closed_steps(result: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    return {s["chats"]: s for s in result.get("steps", []) if not s.get("interval_s")}
+
+
 def fmt_row(s: dict[str, Any], name: str = "") -> str:
     return (
-        f"{name:<10} {s['chats']:>5} {s['rt_per_s']:>8.0f} {s['p50_ms']:>7.2f} {s['p99_ms']:>7.2f} "
+        f"{name:<10} {step_label(s):>9} {s['rt_per_s']:>8.0f} {s['p50_ms']:>7.2f} {s['p99_ms']:>7.2f} "
         f"{s['server_cpu_s']:>9.2f} {s['server_cpu_pct']:>8.0f} {s['cpu_ms_per_rt']:>9.3f} "
         f"{s['rss_mb']:>7.0f} {s['generator_cpu_pct']:>8.0f} {s['other_cpu_pct']:>6.0f} {s['errors']:>6}"
     )
@@ -318,8 +350,8 @@ def fmt_row(s: dict[str, Any], name: str = "") -> str:
 
 def evaluate(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     ratios: list[dict[str, Any]] = []
-    fd = {s["chats"]: s for s in results.get("frontdesk", {}).get("steps", [])}
-    bl = {s["chats"]: s for s in results.get("baseline", {}).get("steps", [])}
+    fd = closed_steps(results.get("frontdesk", {}))
+    bl = closed_steps(results.get("baseline", {}))
     for m in sorted(fd.keys() & bl.keys()):
         ratios.append(
             {
@@ -385,11 +417,31 @@ def add_load_arguments(parser: argparse.ArgumentParser, results_file: str) -> No
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / results_file))
 
 
+def parse_paced(parser: argparse.ArgumentParser, text: str) -> list[tuple[int, float]]:
+    steps = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        chats, _, rate = item.partition("@")  # without "@" the rate is "", refused below
+        try:
+            steps.append((int(chats), 1 / float(rate)))
+        except (ValueError, ZeroDivisionError):
+            parser.error(f"--paced wants CHATS@PINGS_PER_SECOND, got {item!r}")
+    return steps
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_load_arguments(parser, "pingpong.json")
+    parser.add_argument(
+        "--paced",
+        default="100@10",
+        help="paced steps after the closed-loop ones, comma-separated CHATS@PINGS_PER_SECOND_PER_CHAT"
+        " (for example 100@10: 1,000 round trips/s offered); latency counts from each ping's scheduled"
+        " start",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-frontdesk", action="store_true")
     parser.add_argument("--idle-polls", type=int, default=10000, help="idle ServicePattern polls; 0 skips")
@@ -406,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.chats = [int(c) for c in str(args.chats).split(",") if c.strip()]
-    if max(args.chats) > AGENTS * AGENT_MAX_CHATS:
+    args.paced = parse_paced(parser, args.paced)
+    if max([0, *args.chats, *(m for m, _ in args.paced)]) > AGENTS * AGENT_MAX_CHATS:
         parser.error(f"at most {AGENTS * AGENT_MAX_CHATS} chats (agents × max_chats)")
     nofile = raise_nofile()  # inherited by the servers and the generators
     started = time.time()
@@ -441,6 +494,17 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio frontdesk/baseline at {r['chats']} chats: round trips/s {r['rt_per_s_ratio']:.2f}×, "
             f"CPU per round trip {r['cpu_per_rt_ratio']:.2f}×, p99 {r['p99_ratio']:.2f}×"
         )
+    for s in results.get("frontdesk", {}).get("steps", []):
+        if s.get("interval_s"):
+            twin = next(
+                (b for b in results.get("baseline", {}).get("steps", []) if step_label(b) == step_label(s)),
+                None,
+            )
+            versus = f" (baseline {twin['p50_ms']:.1f} / {twin['p99_ms']:.1f} ms)" if twin else ""
+            print(
+                f"paced {step_label(s)}, {s['offered_rt_per_s']:.0f} round trips/s offered: frontdesk p50"
+                f" {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms{versus}"
+            )
     idle = results.get("frontdesk", {}).get("idle_polls")
     if idle:
         print(
