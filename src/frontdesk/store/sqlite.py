@@ -10,6 +10,13 @@ microseconds, less than handing the batch to a thread and back. What could stall
 elsewhere: batches carrying file bytes or purges go to a worker thread, and WAL checkpoints (the
 only fsyncs at ``synchronous=NORMAL``) run in a checkpointer thread with its own connection.
 Readers use their own connection too.
+
+The WAL starts over from its beginning only when a write begins with every frame already copied
+back. Under steady load a passive checkpoint never catches up with the writer, and the WAL would
+grow by every page ever written (about 100 MB a second at full ping-pong load). So when the WAL
+holds more than ``restart_frames`` frames after a passive checkpoint, the checkpointer restarts it,
+holding writes (and so the event loop) for the 5-15 ms that takes; the next commit starts the WAL
+over and cuts the file back to ``WAL_SIZE_LIMIT``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from frontdesk.store.reads import SqlReads
 
 log = logging.getLogger("frontdesk.store")
 CHECKPOINT_SECONDS = 1.0
+RESTART_FRAMES = 16384  # 64 MB of 4 KB pages: the WAL restarts past the size it is cut back to
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def _purge(cur: sqlite3.Cursor, purge: Purge) -> None:
@@ -127,6 +136,9 @@ class SqliteStore(SqlReads):
         self.commits = 0
         self.intents = 0
         self.commit_seconds = 0.0
+        self.wal_restarts = 0
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        self.restart_frames = RESTART_FRAMES
         # Called after each group commit with (seconds, intents in the batch).
         self.on_commit: Callable[[float, int], None] | None = None
         self._fence: tuple[str, str, int] | None = None
@@ -145,6 +157,7 @@ class SqliteStore(SqlReads):
         self._reader = _connect(str(self.path))
         self._conn = _connect(str(self.path))
         self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
+        self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # applied when the WAL restarts
         self._stop_checkpoints.clear()
         self._closing = False
         self._checkpointer = threading.Thread(
@@ -231,12 +244,16 @@ class SqliteStore(SqlReads):
         return results
 
     def _checkpoints(self) -> None:
-        """Copy the WAL into the database file once a second (PASSIVE: never blocks the writer)."""
+        """Copy the WAL into the database file once a second (PASSIVE: never blocks the writer);
+        restart the WAL when the writer keeps it from ever being copied whole."""
         conn = _connect(str(self.path))
         try:
-            while not self._stop_checkpoints.wait(CHECKPOINT_SECONDS):
+            while not self._stop_checkpoints.wait(self.checkpoint_seconds):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames > self.restart_frames:
+                        conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                        self.wal_restarts += 1
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed: %s", exc)
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
