@@ -343,6 +343,31 @@ def make_copy(chat: Chat) -> Chat:
 
 
 # -- the event log ---------------------------------------------------------------------------------
+async def test_a_failing_intent_leaves_nothing_behind(backend: Backend) -> None:
+    """Alone or in a batch, an intent that fails part way writes none of its rows."""
+    store = await backend.open()
+    chat = make_chat()
+    chat.last_seq = 1
+    await store.write(WriteIntent().save_chat(make_copy(chat)).add_event(chat.id, message(1), "m1"))
+    chat.subject = "changed"
+    chat.last_seq = 2
+    # The chat row comes first in the intent, the duplicate event after it.
+    bad = (
+        WriteIntent(kv_put=[("ns", "bad", "1", None)])
+        .save_chat(make_copy(chat))
+        .add_event(chat.id, message(1))
+    )
+    with pytest.raises(Exception):  # noqa: B017 - each store raises its driver's own error
+        await store.write(bad)
+    good = WriteIntent(kv_put=[("ns", "good", "1", None)])
+    results = await asyncio.gather(store.write(bad), store.write(good), return_exceptions=True)
+    assert isinstance(results[0], Exception) and results[1] is None, results
+    loaded = await store.load_chat(chat.id)
+    assert loaded is not None and loaded.subject != "changed" and loaded.last_seq == 1
+    assert await store.kv_list("ns") == {"good": "1"}
+    assert [e.seq for e in await store.read_events(chat.id, 0, 10)] == [1]
+
+
 async def test_dense_seq_and_dedupe_under_concurrent_batches(backend: Backend) -> None:
     """20 chats write 15 messages each concurrently, with duplicate seqs and dedupe keys mixed in:
     exactly the duplicates fail, everything else commits, in batches."""
