@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from faces.native_client import Agent, Customer, close_all
 from ops.receiver import Receiver
@@ -92,6 +94,13 @@ def test_rate_limit_answers_429_in_each_face_format(server_factory: Any) -> None
         rn = client.post("/services/soap/connect/chat_soap", content=b"<x/>")
         assert rn.status_code == 429 and b"Fault" in rn.content
         assert client.get("/healthz").status_code == 429
+    # A WebSocket handshake gets the same 429, not a close before accept that clients read as 403.
+    url = srv.base_url.replace("http://", "ws://") + "/api/v1/ws"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, open_timeout=10)
+    response = refused.value.response
+    assert response.status_code == 429 and int(response.headers["retry-after"]) >= 1
+    assert json.loads(response.body)["code"] == "rate_limited"
 
 
 def test_loopback_is_exempt_by_default_and_bodies_are_capped(server: Any) -> None:

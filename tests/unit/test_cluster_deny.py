@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import Message
 
-from frontdesk.cluster.forward import deny_websocket
+from frontdesk.cluster.forward import refuse_websocket
 
 
 def _deny(scope: dict[str, Any], status: int, close_code: int) -> list[Message]:
@@ -19,7 +19,7 @@ def _deny(scope: dict[str, Any], status: int, close_code: int) -> list[Message]:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    asyncio.run(deny_websocket(scope, send, status, close_code))
+    asyncio.run(refuse_websocket(scope, send, status, close_code))
     return sent
 
 

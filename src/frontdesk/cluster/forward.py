@@ -31,7 +31,7 @@ from yarl import URL
 from frontdesk.cluster import peer
 from frontdesk.cluster.node import Cluster
 from frontdesk.httpbody import read_limited, replay
-from frontdesk.ops.middleware import face_of, too_large
+from frontdesk.ops.middleware import deny_websocket, face_of, too_large
 
 log = logging.getLogger("frontdesk.cluster")
 
@@ -77,16 +77,11 @@ def unavailable(path: str, retry_after: int = 1) -> Response:
     return PlainTextResponse("Service Unavailable", 503, headers)
 
 
-async def deny_websocket(scope: Scope, send: Send, status: int, close_code: int) -> None:
-    """Refuse a WebSocket handshake with an HTTP status (503 + ``Retry-After`` while the engine moves)
-    where the server offers the ASGI denial response; a bare close before accept reaches the client
-    as 403, which reads like a bad token."""
-    if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": close_code})
-        return
+async def refuse_websocket(scope: Scope, send: Send, status: int, close_code: int) -> None:
+    """Refuse a WebSocket handshake as an HTTP request would be: 503 + ``Retry-After`` while the
+    engine moves, or the owner's own refusal status."""
     response = unavailable(scope["path"]) if status == 503 else PlainTextResponse("", status)
-    await send({"type": "websocket.http.response.start", "status": status, "headers": response.raw_headers})
-    await send({"type": "websocket.http.response.body", "body": response.body})
+    await deny_websocket(scope, send, response, close_code)
 
 
 class Forwarder:
@@ -155,7 +150,7 @@ class Forwarder:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await deny_websocket(scope, send, 503, 1012)
+            await refuse_websocket(scope, send, 503, 1012)
         else:
             await unavailable(scope["path"])(scope, receive, send)
 
@@ -228,13 +223,15 @@ class Forwarder:
                 if self.cluster.leading:  # this node took the engine over while the client waited
                     await self._serve_here(scope, replay(first, receive), send)
                 else:
-                    await deny_websocket(scope, send, 503, 1012)
+                    await refuse_websocket(scope, send, 503, 1012)
                 return
             try:
                 upstream = await self._ws_connect(scope, url)
             except aiohttp.WSServerHandshakeError as exc:
                 if exc.status != 503:
-                    await deny_websocket(scope, send, exc.status, 1008 if exc.status in (401, 403) else 1011)
+                    await refuse_websocket(
+                        scope, send, exc.status, 1008 if exc.status in (401, 403) else 1011
+                    )
                     return
             except aiohttp.ClientConnectorError:
                 pass
@@ -245,7 +242,7 @@ class Forwarder:
             # that did nothing wrong.
             self.cluster.suspect(url)
             if time.monotonic() >= deadline:
-                await deny_websocket(scope, send, 503, 1012)
+                await refuse_websocket(scope, send, 503, 1012)
                 return
             self._on_result("retried")
         await send({"type": "websocket.accept", "subprotocol": upstream.protocol})

@@ -99,6 +99,22 @@ def too_large(face: str, path: str) -> Response:
     return PlainTextResponse("Payload Too Large", 413)
 
 
+async def deny_websocket(scope: Scope, send: Send, response: Response, close_code: int) -> None:
+    """Refuse a WebSocket handshake with an HTTP response where the server offers the ASGI denial
+    response; elsewhere close it with ``close_code``. A bare close before accept reaches the client
+    as 403, which reads like a bad token."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": close_code})
+        return
+    start = {
+        "type": "websocket.http.response.start",
+        "status": response.status_code,
+        "headers": response.raw_headers,
+    }
+    await send(start)
+    await send({"type": "websocket.http.response.body", "body": response.body})
+
+
 class OpsGate:
     """What every request passes, whichever way it reached a face: the logging context, the general
     rate limit and the HTTP metrics. The ASGI middleware and the hot-route lane both use it."""
@@ -153,10 +169,10 @@ class OpsMiddleware:
         headers = Headers(scope=scope)
         wait = self.gate.enter(scope, face, path, headers)
         if wait > 0:
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1013})
-                return
             refusal = self.gate.refusal(face, path, wait)
+            if kind == "websocket":
+                await deny_websocket(scope, send, refusal, 1013)
+                return
             await self._answer(refusal, scope, receive, send, face, time.perf_counter())
             return
         if kind == "websocket":
