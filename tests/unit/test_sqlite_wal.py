@@ -52,3 +52,43 @@ def test_the_wal_restarts_under_nonstop_writes(tmp_path: Path) -> None:
     assert restarts >= 2 and control[2] == 0, (commits, frames, restarts, control)
     assert control[1] >= control[0], control  # at least a frame per commit: nothing was dropped
     assert frames * 2 < control[1], (commits, frames, restarts, control)
+
+
+async def _write_while_locked(path: Path, hold: float) -> tuple[float, float]:
+    """(seconds the write took, longest gap between event-loop ticks) with the write lock held by
+    another connection for ``hold`` seconds, as a WAL restart holds it."""
+    store = SqliteStore(path)
+    store.checkpoint_seconds = 3600.0
+    await store.start()
+    try:
+        await store.write(WriteIntent(kv_put=[("ns", "before", "1", None)]))
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        loop = asyncio.get_running_loop()
+        loop.call_later(hold, locker.execute, "COMMIT")
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.monotonic()
+            while time.monotonic() < started + hold + 0.2:
+                await asyncio.sleep(0.005)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        started = time.monotonic()
+        ticker = asyncio.create_task(tick())
+        await store.write(WriteIntent(kv_put=[("ns", "during", "1", None)]))
+        took = time.monotonic() - started
+        await ticker
+        locker.close()
+        assert await store.kv_list("ns") == {"before": "1", "during": "1"}
+    finally:
+        await store.close()
+    return took, max(gaps)
+
+
+def test_a_held_write_lock_delays_the_write_but_not_the_event_loop(tmp_path: Path) -> None:
+    took, gap = asyncio.run(_write_while_locked(tmp_path / "locked.db", hold=0.3))
+    assert 0.29 <= took < 1.0, took
+    assert gap < 0.1, gap  # SQLite's busy handler would have slept on the loop for the whole hold

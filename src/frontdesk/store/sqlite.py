@@ -15,8 +15,10 @@ The WAL starts over from its beginning only when a write begins with every frame
 back. Under steady load a passive checkpoint never catches up with the writer, and the WAL would
 grow by every page ever written (about 100 MB a second at full ping-pong load). So when the WAL
 holds more than ``restart_frames`` frames after a passive checkpoint, the checkpointer restarts it,
-holding writes (and so the event loop) for the 5-15 ms that takes; the next commit starts the WAL
-over and cuts the file back to ``WAL_SIZE_LIMIT``.
+holding writes for the few milliseconds that takes; the next commit starts the WAL over and cuts
+the file back to ``WAL_SIZE_LIMIT``. The writer task waits for a held write lock itself, a
+millisecond at a time, so the event loop goes on meanwhile (SQLite's busy handler would sleep on
+it in steps of 1, 2, 5, 10 ms: about 20 ms for a lock held 6).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from frontdesk.store.reads import SqlReads
 
 log = logging.getLogger("frontdesk.store")
 CHECKPOINT_SECONDS = 1.0
+BUSY_SECONDS = 5.0  # as the connections' busy_timeout
+BUSY_RETRY_SECONDS = 0.001
 RESTART_FRAMES = 16384  # 64 MB of 4 KB pages: the WAL restarts past the size it is cut back to
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
@@ -157,6 +161,7 @@ class SqliteStore(SqlReads):
         self._reader = _connect(str(self.path))
         self._conn = _connect(str(self.path))
         self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
+        self._conn.execute("PRAGMA busy_timeout=0")  # the writer task waits for the lock itself
         self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # applied when the WAL restarts
         self._stop_checkpoints.clear()
         self._closing = False
@@ -196,25 +201,48 @@ class SqliteStore(SqlReads):
         while not self._closing or self._pending:
             await self._wake.wait()
             self._wake.clear()
+            busy_since: float | None = None
             while self._pending:
                 batch = self._pending[: self.batch_max]
                 del self._pending[: self.batch_max]
-                if any(intent.blobs or intent.purges for intent, _ in batch):
-                    # Megabytes of file bytes, or thousands of rows: not on the event loop.
-                    _resolve(await asyncio.to_thread(self._commit, batch))
-                else:
-                    _resolve(self._commit(batch))
+                # Megabytes of file bytes, or thousands of rows: not on the event loop.
+                away = any(intent.blobs or intent.purges for intent, _ in batch)
+                wait = busy_since is not None and time.monotonic() - busy_since > BUSY_SECONDS
+                results = (
+                    await asyncio.to_thread(self._commit, batch, wait) if away else self._commit(batch, wait)
+                )
+                if results is None:
+                    # The write lock is taken (a WAL restart holds it for a few milliseconds): wait
+                    # for it here, where the event loop goes on, not in SQLite's busy handler.
+                    busy_since = time.monotonic() if busy_since is None else busy_since
+                    self._pending[:0] = batch
+                    await asyncio.sleep(BUSY_RETRY_SECONDS)
+                    continue
+                busy_since = None
+                _resolve(results)
 
     def _commit(
-        self, batch: list[tuple[WriteIntent, asyncio.Future[None]]]
-    ) -> list[tuple[asyncio.Future[None], BaseException | None]]:
+        self, batch: list[tuple[WriteIntent, asyncio.Future[None]]], wait: bool = False
+    ) -> list[tuple[asyncio.Future[None], BaseException | None]] | None:
+        """The batch's results, or None when the write lock is taken. ``wait`` (after BUSY_SECONDS
+        of None) lets SQLite wait as long again, then fails the batch."""
         conn = self._conn
         assert conn is not None
         cur = conn.cursor()
         started = time.perf_counter()
         results: list[tuple[asyncio.Future[None], BaseException | None]] = []
         try:
-            cur.execute("BEGIN IMMEDIATE")
+            if wait:
+                cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY and not wait:
+                    return None
+                raise
+            finally:
+                if wait:
+                    cur.execute("PRAGMA busy_timeout=0")
             self._check_fence(cur)
             for intent, fut in batch:
                 if len(batch) == 1:
