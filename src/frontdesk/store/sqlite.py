@@ -38,7 +38,7 @@ from frontdesk.store.reads import SqlReads
 
 log = logging.getLogger("frontdesk.store")
 CHECKPOINT_SECONDS = 1.0
-BUSY_SECONDS = 5.0  # as the connections' busy_timeout
+BUSY_MS = 5000  # every connection's busy_timeout; the writer's own wait before it fails a batch
 BUSY_RETRY_SECONDS = 0.001
 RESTART_FRAMES = 16384  # 64 MB of 4 KB pages: the WAL restarts past the size it is cut back to
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -58,7 +58,7 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     return conn
 
 
@@ -207,7 +207,7 @@ class SqliteStore(SqlReads):
                 del self._pending[: self.batch_max]
                 # Megabytes of file bytes, or thousands of rows: not on the event loop.
                 away = any(intent.blobs or intent.purges for intent, _ in batch)
-                wait = busy_since is not None and time.monotonic() - busy_since > BUSY_SECONDS
+                wait = busy_since is not None and time.monotonic() - busy_since > BUSY_MS / 1000
                 results = (
                     await asyncio.to_thread(self._commit, batch, wait) if away else self._commit(batch, wait)
                 )
@@ -224,7 +224,7 @@ class SqliteStore(SqlReads):
     def _commit(
         self, batch: list[tuple[WriteIntent, asyncio.Future[None]]], wait: bool = False
     ) -> list[tuple[asyncio.Future[None], BaseException | None]] | None:
-        """The batch's results, or None when the write lock is taken. ``wait`` (after BUSY_SECONDS
+        """The batch's results, or None when the write lock is taken. ``wait`` (after BUSY_MS
         of None) lets SQLite wait as long again, then fails the batch."""
         conn = self._conn
         assert conn is not None
@@ -233,7 +233,7 @@ class SqliteStore(SqlReads):
         results: list[tuple[asyncio.Future[None], BaseException | None]] = []
         try:
             if wait:
-                cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+                cur.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             try:
                 cur.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -280,8 +280,9 @@ class SqliteStore(SqlReads):
                 try:
                     _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     if frames > self.restart_frames:
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)")
-                        self.wal_restarts += 1
+                        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                        if not busy:  # busy: a reader outlasted the wait; the next round tries again
+                            self.wal_restarts += 1
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed: %s", exc)
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
